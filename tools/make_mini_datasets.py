@@ -1,0 +1,44 @@
+"""Write the synthetic mini datasets in the real on-disk layouts (see unseg_mm.datasets.mini).
+
+Example: ``python tools/make_mini_datasets.py --out data/mini --formats voc,coco --num-train 32``
+"""
+import argparse
+
+from unseg_mm.datasets.mini import FORMATS, make_mini_datasets
+
+
+def parse_size(text: str):
+    try:
+        h, w = (int(v) for v in text.lower().split('x'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'size must look like 128x160 (HxW), got {text!r}')
+    if h < 32 or w < 32:
+        raise argparse.ArgumentTypeError('size must be at least 32x32')
+    return h, w
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--formats', default=','.join(FORMATS),
+                        help=f'comma-separated subset of {",".join(FORMATS)} (default: all)')
+    parser.add_argument('--num-train', type=int, default=64, help='training images per format')
+    parser.add_argument('--num-val', type=int, default=16, help='validation images per format')
+    parser.add_argument('--size', type=parse_size, default=None,
+                        help='HxW for every format (default: a per-format size, e.g. 128x160)')
+    parser.add_argument('--seed', type=int, default=0, help='same seed -> byte-identical files')
+    parser.add_argument('--no-progress', action='store_true', help='do not draw a progress bar')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    formats = [f.strip() for f in args.formats.split(',') if f.strip()]
+    roots = make_mini_datasets(args.out, formats, args.num_train, args.num_val, args.size,
+                               args.seed, show_progress=not args.no_progress)
+    for fmt, root in roots.items():
+        print(f'{fmt:14s} {root}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,331 @@
+"""Procedural scenes for the mini datasets: classes with their own shape, texture, size and colour.
+
+A scene is an ordered list of layers, back to front, each a simple polygon with a category and an
+instance index. Every label file of every format is rasterised from these polygons, and the image
+is painted from the same rasterisation, so images, semantic maps, instance maps, COCO polygons and
+Cityscapes polygon JSONs all agree.
+
+Design of the content (why a segmentation model has to learn shape and texture, not colour):
+* eight object categories come in four colour pairs; the two members of a pair share the same colour
+  distribution and differ in outline and texture;
+* three "stuff" categories (sky-like, wall-like, ground-like bands with wavy borders) fill the
+  background, overlaid with clutter strokes and blobs drawn from the objects' colours;
+* objects overlap (later layers occlude earlier ones) and vary in size, rotation and aspect.
+"""
+import math
+from dataclasses import dataclass
+from typing import List, Sequence, Tuple
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+@dataclass(frozen=True)
+class ThingClass:
+    """An object category of the synthetic world.
+
+    Attributes:
+        name: name in the synthetic world (formats map it to their own category names).
+        shape: outline family, one of :data:`SHAPES`.
+        texture: texture family, one of :data:`TEXTURES`.
+        colors: two RGB anchor colours (0-255) the instance colours are drawn between.
+        size: (min, max) object size as a fraction of the image's shorter side.
+    """
+    name: str
+    shape: str
+    texture: str
+    colors: Tuple[Tuple[int, int, int], Tuple[int, int, int]]
+    size: Tuple[float, float]
+
+
+@dataclass(frozen=True)
+class StuffClass:
+    """A background region category (a horizontal band with a wavy upper border)."""
+    name: str
+    texture: str
+    colors: Tuple[Tuple[int, int, int], Tuple[int, int, int]]
+
+
+RED = ((200, 60, 40), (240, 140, 60))
+BLUE = ((40, 70, 190), (80, 150, 230))
+GREEN = ((40, 150, 60), (130, 200, 90))
+YELLOW = ((210, 190, 40), (250, 230, 120))
+
+THINGS: Tuple[ThingClass, ...] = (
+    ThingClass('disc', 'ellipse', 'stripes', RED, (0.22, 0.45)),
+    ThingClass('block', 'rectangle', 'checker', RED, (0.2, 0.4)),
+    ThingClass('spike', 'star', 'dots', BLUE, (0.25, 0.5)),
+    ThingClass('wedge', 'triangle', 'stripes', BLUE, (0.22, 0.45)),
+    ThingClass('hook', 'crescent', 'smooth', GREEN, (0.25, 0.5)),
+    ThingClass('plus', 'cross', 'gradient', GREEN, (0.22, 0.42)),
+    ThingClass('hexa', 'hexagon', 'checker', YELLOW, (0.2, 0.4)),
+    ThingClass('arrow', 'arrow', 'dots', YELLOW, (0.25, 0.5)),
+)
+STUFF: Tuple[StuffClass, ...] = (
+    StuffClass('sky', 'gradient', ((150, 180, 220), (220, 230, 245))),
+    StuffClass('wall', 'bricks', ((120, 100, 90), (190, 170, 150))),
+    StuffClass('ground', 'smooth', ((90, 80, 60), (150, 130, 100))),
+)
+SHAPES = ('ellipse', 'rectangle', 'star', 'triangle', 'crescent', 'cross', 'hexagon', 'arrow')
+TEXTURES = ('stripes', 'checker', 'dots', 'smooth', 'gradient', 'bricks')
+
+# Layer kinds
+STUFF_LAYER = 'stuff'
+THING_LAYER = 'thing'
+
+
+@dataclass
+class Layer:
+    """One polygon of a scene. ``category`` indexes THINGS or STUFF according to ``kind``.
+
+    ``instance`` numbers things 1..N within an image (0 for stuff). ``crowd`` marks a group of
+    objects annotated as one region (COCO ``iscrowd``); ``labelled`` is False for distractor
+    objects that the HQSeg-style format leaves out of the mask.
+    """
+    kind: str
+    category: int
+    polygon: List[Tuple[int, int]]
+    instance: int = 0
+    crowd: bool = False
+    labelled: bool = True
+
+
+@dataclass
+class Scene:
+    """A rendered synthetic image and the layers it was painted from (back to front)."""
+    height: int
+    width: int
+    layers: List[Layer]
+    image: np.ndarray  # H x W x 3, RGB, uint8
+
+    def rasterize(self, layers: Sequence[Layer] = None) -> np.ndarray:
+        """Index map (int32) of the top-most layer at each pixel: index into ``layers``, -1 = none."""
+        layers = self.layers if layers is None else layers
+        return rasterize_layers(layers, self.height, self.width)
+
+
+def rasterize_layers(layers: Sequence[Layer], height: int, width: int) -> np.ndarray:
+    """Paint each polygon with its layer index, in order, with PIL's polygon filler.
+
+    PIL is what ``cityscapesscripts`` uses to turn polygon JSONs into label images, so the maps
+    computed here equal the ones its converters produce from the written JSONs.
+    """
+    canvas = Image.new('I', (width, height), -1)
+    drawer = ImageDraw.Draw(canvas)
+    for idx, layer in enumerate(layers):
+        drawer.polygon(layer.polygon, fill=idx)
+    return np.asarray(canvas, dtype=np.int32)
+
+
+# ----------------------------------------------------------------------------------------------
+# Shapes: every outline is a simple polygon (no holes), so polygon formats describe it exactly.
+
+
+def _unit_outline(shape: str, rng: np.random.Generator) -> np.ndarray:
+    """Outline of ``shape`` in a [-1, 1] box, as (N, 2) float vertices in order."""
+    if shape == 'ellipse':
+        t = np.linspace(0, 2 * math.pi, 40, endpoint=False)
+        return np.stack([np.cos(t), np.sin(t) * rng.uniform(0.55, 0.9)], 1)
+    if shape == 'rectangle':
+        a = rng.uniform(0.5, 0.9)
+        return np.array([[-1, -a], [1, -a], [1, a], [-1, a]], dtype=float)
+    if shape == 'star':
+        n = int(rng.integers(5, 8))
+        t = np.linspace(0, 2 * math.pi, 2 * n, endpoint=False)
+        r = np.where(np.arange(2 * n) % 2 == 0, 1.0, rng.uniform(0.35, 0.5))
+        return np.stack([r * np.cos(t), r * np.sin(t)], 1)
+    if shape == 'triangle':
+        return np.array([[0, -1], [1, 0.8], [-1, 0.8]], dtype=float)
+    if shape == 'crescent':
+        outer = np.linspace(-0.5 * math.pi, 0.5 * math.pi, 20)
+        inner = outer[::-1]
+        thick = rng.uniform(0.35, 0.55)
+        pts = [(np.cos(t), np.sin(t)) for t in outer]
+        pts += [((1 - thick) * np.cos(t) - thick * 0.6, (1 - thick) * np.sin(t)) for t in inner]
+        return np.array(pts) + np.array([[-0.2, 0]])
+    if shape == 'cross':
+        w = rng.uniform(0.3, 0.45)
+        return np.array([[-w, -1], [w, -1], [w, -w], [1, -w], [1, w], [w, w], [w, 1], [-w, 1],
+                         [-w, w], [-1, w], [-1, -w], [-w, -w]], dtype=float)
+    if shape == 'hexagon':
+        t = np.linspace(0, 2 * math.pi, 6, endpoint=False)
+        return np.stack([np.cos(t), np.sin(t)], 1)
+    if shape == 'arrow':
+        w = rng.uniform(0.2, 0.35)
+        return np.array([[-1, -w], [0.2, -w], [0.2, -0.8], [1, 0], [0.2, 0.8], [0.2, w], [-1, w]],
+                        dtype=float)
+    raise ValueError(f'unknown shape {shape!r}')
+
+
+def _place(outline: np.ndarray, cx: float, cy: float, radius: float, angle: float,
+           aspect: float) -> List[Tuple[int, int]]:
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    pts = outline * np.array([[radius, radius * aspect]])
+    pts = pts @ rot.T + np.array([[cx, cy]])
+    return [(int(round(x)), int(round(y))) for x, y in pts]
+
+
+# ----------------------------------------------------------------------------------------------
+# Textures: float RGB fields in 0..255 over the whole canvas, with per-instance random parameters.
+
+
+def _smooth_field(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
+    """Low-frequency noise in [0, 1]: bilinear upsampling of a coarse random grid."""
+    coarse = rng.random((cells + 1, cells + 1)).astype(np.float32)
+    img = Image.fromarray(coarse, mode='F').resize((w, h), Image.BILINEAR)
+    return np.asarray(img)
+
+
+def _mix(c0, c1, t: np.ndarray) -> np.ndarray:
+    c0 = np.asarray(c0, np.float32)
+    c1 = np.asarray(c1, np.float32)
+    return c0 + (c1 - c0) * t[..., None]
+
+
+def _texture(kind: str, colors, rng: np.random.Generator, h: int, w: int,
+             scale: float) -> np.ndarray:
+    jitter = rng.normal(0, 12, size=(2, 3))
+    c0 = np.clip(np.asarray(colors[0]) + jitter[0], 0, 255)
+    c1 = np.clip(np.asarray(colors[1]) + jitter[1], 0, 255)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    period = max(3.0, scale * rng.uniform(0.18, 0.28))
+    angle = rng.uniform(0, math.pi)
+    u = xx * math.cos(angle) + yy * math.sin(angle)
+    v = -xx * math.sin(angle) + yy * math.cos(angle)
+    if kind == 'stripes':
+        t = (np.sin(2 * math.pi * u / period + rng.uniform(0, 6.3)) > 0).astype(np.float32)
+    elif kind == 'checker':
+        t = ((np.floor(u / period) + np.floor(v / period)) % 2).astype(np.float32)
+    elif kind == 'dots':
+        fu = (u / period) % 1.0 - 0.5
+        fv = (v / period) % 1.0 - 0.5
+        t = ((fu ** 2 + fv ** 2) < 0.09).astype(np.float32)
+    elif kind == 'smooth':
+        t = _smooth_field(rng, h, w, cells=6)
+    elif kind == 'gradient':
+        t = (u - u.min()) / max(1e-6, float(u.max() - u.min()))
+    elif kind == 'bricks':
+        row = np.floor(yy / (period * 0.6))
+        shift = (row % 2) * period * 0.5
+        mortar = ((yy % (period * 0.6)) < 1.5) | (((xx + shift) % period) < 1.5)
+        t = np.where(mortar, 1.0, 0.25 + 0.2 * _smooth_field(rng, h, w, cells=8)).astype(np.float32)
+    else:
+        raise ValueError(f'unknown texture {kind!r}')
+    return _mix(c0, c1, t)
+
+
+# ----------------------------------------------------------------------------------------------
+# Scenes
+
+
+def _stuff_layers(rng: np.random.Generator, h: int, w: int) -> List[Layer]:
+    """Background bands, back to front: sky on top, then wall, then ground, with wavy borders."""
+    layers = [Layer(STUFF_LAYER, 0, [(0, 0), (w - 1, 0), (w - 1, h - 1), (0, h - 1)])]
+    top = 0.25 + 0.15 * rng.random()
+    bottom = top + 0.25 + 0.2 * rng.random()
+    for category, frac in ((1, top), (2, bottom)):
+        xs = np.linspace(0, w - 1, 9)
+        amp = 0.06 * h
+        ys = frac * h + amp * np.sin(xs / w * 2 * math.pi * rng.uniform(0.5, 2) + rng.uniform(0, 6.3))
+        border = [(int(round(x)), int(round(np.clip(y, 1, h - 2)))) for x, y in zip(xs, ys)]
+        layers.append(Layer(STUFF_LAYER, category, border + [(w - 1, h - 1), (0, h - 1)]))
+    return layers
+
+
+def _thing_polygon(cls: ThingClass, rng: np.random.Generator, h: int, w: int,
+                   size_scale: float = 1.0) -> List[Tuple[int, int]]:
+    side = min(h, w)
+    radius = 0.5 * side * rng.uniform(*cls.size) * size_scale
+    cx = rng.uniform(0.1, 0.9) * w
+    cy = rng.uniform(0.15, 0.9) * h
+    return _place(_unit_outline(cls.shape, rng), cx, cy, radius, rng.uniform(0, 2 * math.pi),
+                  rng.uniform(0.75, 1.0))
+
+
+def _clutter(canvas: np.ndarray, rng: np.random.Generator, count: int) -> None:
+    """Strokes and small blobs in the objects' colours, painted onto the background only."""
+    h, w = canvas.shape[:2]
+    img = Image.fromarray(canvas)
+    drawer = ImageDraw.Draw(img)
+    palettes = [c.colors for c in THINGS]
+    for _ in range(count):
+        colors = palettes[int(rng.integers(len(palettes)))]
+        color = tuple(int(v) for v in _mix(colors[0], colors[1], np.array(rng.random())))
+        x0, y0 = rng.uniform(0, w), rng.uniform(0, h)
+        if rng.random() < 0.6:
+            x1, y1 = x0 + rng.normal(0, w / 5), y0 + rng.normal(0, h / 5)
+            drawer.line([(x0, y0), (x1, y1)], fill=color, width=int(rng.integers(1, 4)))
+        else:
+            r = rng.uniform(1.5, 0.04 * min(h, w))
+            drawer.ellipse([x0 - r, y0 - r, x0 + r, y0 + r], fill=color)
+    canvas[...] = np.asarray(img)
+
+
+def render_scene(rng: np.random.Generator,
+                 height: int,
+                 width: int,
+                 num_things: Tuple[int, int] = (1, 4),
+                 categories: Sequence[int] = None,
+                 crowd_prob: float = 0.0,
+                 distractors: int = 0) -> Scene:
+    """Draw one scene.
+
+    Args:
+        rng: the only source of randomness (same state -> same scene, byte for byte).
+        height, width: image size in pixels.
+        num_things: inclusive range of the number of labelled objects.
+        categories: THINGS indices to draw from (default: all).
+        crowd_prob: probability that one extra small group of same-category objects is added as a
+            single ``crowd`` layer (COCO ``iscrowd=1``).
+        distractors: number of extra unlabelled objects drawn first (HQSeg style: one labelled
+            object among others).
+    """
+    categories = list(range(len(THINGS))) if categories is None else list(categories)
+    layers = _stuff_layers(rng, height, width)
+    for _ in range(distractors):
+        cat = int(rng.integers(len(THINGS)))
+        layers.append(Layer(THING_LAYER, cat, _thing_polygon(THINGS[cat], rng, height, width, 0.8),
+                            labelled=False))
+    n = int(rng.integers(num_things[0], num_things[1] + 1))
+    instance = 0
+    for _ in range(n):
+        cat = categories[int(rng.integers(len(categories)))]
+        instance += 1
+        layers.append(Layer(THING_LAYER, cat, _thing_polygon(THINGS[cat], rng, height, width),
+                            instance=instance))
+    if crowd_prob and rng.random() < crowd_prob:
+        cat = categories[int(rng.integers(len(categories)))]
+        instance += 1
+        # A crowd is a tight cluster of small objects annotated as one region: its outline is the
+        # convex hull of the cluster, the look is the category's texture.
+        cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.3, 0.8) * height
+        r = 0.12 * min(height, width)
+        t = np.sort(rng.uniform(0, 2 * math.pi, 7))
+        poly = [(int(round(cx + r * math.cos(a) * rng.uniform(0.7, 1.0))),
+                 int(round(cy + r * math.sin(a) * rng.uniform(0.7, 1.0)))) for a in t]
+        layers.append(Layer(THING_LAYER, cat, poly, instance=instance, crowd=True))
+
+    index = rasterize_layers(layers, height, width)
+    image = np.zeros((height, width, 3), np.float32)
+    side = min(height, width)
+    background = np.zeros((height, width), bool)
+    for idx, layer in enumerate(layers):
+        region = index == idx
+        if not region.any():
+            continue
+        if layer.kind == STUFF_LAYER:
+            cls = STUFF[layer.category]
+            image[region] = _texture(cls.texture, cls.colors, rng, height, width, side * 0.5)[region]
+            background |= region
+        else:
+            cls = THINGS[layer.category]
+            image[region] = _texture(cls.texture, cls.colors, rng, height, width, side * 0.5)[region]
+    # Clutter on the background only, so labels stay exact.
+    clutter = image.copy().clip(0, 255).astype(np.uint8)
+    _clutter(clutter, rng, count=int(rng.integers(6, 14)))
+    image[background] = clutter[background]
+    # Global illumination change and sensor noise.
+    gain = rng.uniform(0.8, 1.15)
+    shade = 0.85 + 0.3 * _smooth_field(rng, height, width, cells=3)
+    image = image * gain * shade[..., None] + rng.normal(0, 4, image.shape)
+    return Scene(height, width, layers, np.clip(image, 0, 255).round().astype(np.uint8))
