@@ -15,7 +15,7 @@ install_requires = [
     'cityscapesscripts>=2.2',
     'numpy<2',
     'opencv-python',
-    'pillow',
+    'pillow<13',  # cityscapesscripts 2.3.0 writes mode-I PNGs, refused by Pillow 13
     'scipy',
     'tqdm',
     'matplotlib',

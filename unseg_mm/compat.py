@@ -5,6 +5,7 @@ Each function names the upstream bug it works around and is a no-op where the bu
 """
 import sys
 import types
+import warnings
 
 import numpy as np
 import torch
@@ -84,6 +85,17 @@ def provide_panopticapi() -> None:
                     setattr(module, name, value)
 
 
+def silence_pkg_resources_deprecation() -> None:
+    """Hide setuptools' "pkg_resources is deprecated" warning raised on every config load.
+
+    mmengine 0.10.7 imports ``pkg_resources`` to resolve ``mmseg::``/``mmdet::`` config bases
+    (``mmengine/utils/package_utils.py``; replaced by importlib on mmengine main, unreleased), so
+    the environment deliberately keeps setuptools < 81, and the warning carries no information.
+    """
+    warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
+
 def apply_all() -> None:
+    silence_pkg_resources_deprecation()
     allow_mmengine_checkpoints_with_weights_only()
     provide_panopticapi()

@@ -7,10 +7,12 @@ each dataset (a subset of its classes), so the stock mmseg / mmdet dataset class
 metrics read the files unchanged. Same arguments -> byte-identical files.
 
 Layouts (and where they are specified):
-* VOC 2012 (mmseg ``PascalVOCDataset``, ``configs/_base_/datasets/pascal_voc12.py``; the VOC2012
-  devkit): ``VOCdevkit/VOC2012/{JPEGImages/*.jpg, SegmentationClass/*.png, SegmentationObject/*.png,
-  ImageSets/Segmentation/{train,val,trainval}.txt}``; label PNGs are palette images, 0 background,
-  255 the void border around objects.
+* VOC 2012 (mmseg ``PascalVOCDataset``, ``configs/_base_/datasets/pascal_voc12{,_aug}.py``; the
+  VOC2012 devkit): ``VOCdevkit/VOC2012/{JPEGImages/*.jpg, SegmentationClass/*.png,
+  SegmentationObject/*.png, ImageSets/Segmentation/{train,val,trainval}.txt}``; label PNGs are
+  palette images, 0 background, 255 the void border around objects. Plus the SBD "aug" labels as
+  mmseg's ``tools/dataset_converters/voc_aug.py`` leaves them (``SegmentationClassAug/*.png``,
+  ``ImageSets/Segmentation/aug.txt``), so the stock ``voc12aug`` configs read the mini set.
 * ADE20K / SceneParsing (mmseg ``ADE20KDataset``, ``configs/_base_/datasets/ade20k.py``):
   ``ADEChallengeData2016/{images,annotations}/{training,validation}/ADE_{train,val}_%08d.{jpg,png}``;
   annotation value 0 = "other" (ignored via ``reduce_zero_label``), 1..150 = the 150 classes.
@@ -155,6 +157,11 @@ def write_voc(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[in
                 if layer.kind == THING_LAYER:
                     cls[index == li] = class_ids[layer.category]
                     obj[index == li] = layer.instance
+            if split == 'train':
+                # The SBD-derived "aug" labels of mmseg's voc_aug.py converter: plain class-index
+                # PNGs without VOC's void border.
+                _write_bytes(osp.join(base, 'SegmentationClassAug', name + '.png'),
+                             _png_bytes(Image.fromarray(cls, mode='L')))
             border = _void_border(obj, VOC_BORDER)
             cls[border] = 255
             obj[border] = 255
@@ -169,6 +176,8 @@ def write_voc(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[in
     seg_sets = osp.join(base, 'ImageSets', 'Segmentation')
     for split, names in lists.items():
         _write_bytes(osp.join(seg_sets, f'{split}.txt'), ''.join(n + '\n' for n in names).encode())
+    _write_bytes(osp.join(seg_sets, 'aug.txt'),
+                 ''.join(n + '\n' for n in lists.get('train', [])).encode())
     trainval = lists.get('train', []) + lists.get('val', [])
     _write_bytes(osp.join(seg_sets, 'trainval.txt'), ''.join(n + '\n' for n in trainval).encode())
     return base
@@ -262,9 +271,15 @@ def _cityscapes_panoptic(base: str, splits: Iterable[str]) -> None:
     """Run cityscapesscripts' panoptic converter (it prints per-image progress; keep it quiet)."""
     import contextlib
     from cityscapesscripts.preparation.createPanopticImgs import convert2panoptic
-    with open(os.devnull, 'w') as devnull, contextlib.redirect_stdout(devnull):
-        convert2panoptic(cityscapesPath=base, outputFolder=osp.join(base, 'gtFine'),
-                         useTrainId=False, setNames=list(splits))
+    log = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(log):
+            convert2panoptic(cityscapesPath=osp.join(base, 'gtFine'),
+                             outputFolder=osp.join(base, 'gtFine'), useTrainId=False,
+                             setNames=list(splits))
+    except SystemExit as exc:  # cityscapesscripts reports errors by printing and exiting
+        raise RuntimeError(f'cityscapesscripts panoptic conversion failed:\n{log.getvalue()}') \
+            from exc
 
 
 # ----------------------------------------------------------------------------------------------
@@ -485,10 +500,11 @@ def make_mini_datasets(out: str,
             try:
                 written = WRITERS[fmt](tmp, split_indices, fmt_size, seed, bar.update)
                 rel = osp.relpath(written, tmp)
+                top = rel.split(os.sep)[0]
+                if osp.exists(osp.join(out, top)):
+                    shutil.rmtree(osp.join(out, top))
+                os.replace(osp.join(tmp, top), osp.join(out, top))
                 final = osp.join(out, rel)
-                if osp.exists(final):
-                    shutil.rmtree(final)
-                os.replace(written, final)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
             roots[fmt] = final
