@@ -8,4 +8,6 @@ from . import compat
 
 compat.apply_all()
 
+from . import datasets, engine, models  # noqa: E402,F401  (registers unseg_mm's modules)
+
 __version__ = '0.1.0'

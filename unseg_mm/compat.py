@@ -3,6 +3,7 @@
 Applied once, when ``unseg_mm`` is imported (``tools/*.py`` and ``custom_imports`` both import it).
 Each function names the upstream bug it works around and is a no-op where the bug is absent.
 """
+import pickle
 import sys
 import types
 import warnings
@@ -22,13 +23,15 @@ def allow_mmengine_checkpoints_with_weights_only() -> None:
 
     Instead of turning the safety check off (``weights_only=False`` or
     ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``), allow exactly the plain-data types these checkpoints
-    contain: HistoryBuffer and the numpy array / scalar / dtype reconstructors.
+    contain: HistoryBuffer and the numpy array / scalar / dtype reconstructors. A HistoryBuffer
+    also pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')`` etc.; ``getattr`` is
+    answered by :func:`_history_buffer_getattr`, which resolves only those names.
     """
     if not hasattr(torch.serialization, 'add_safe_globals'):
         return
     from mmengine.logging import HistoryBuffer
     safe = [HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray._reconstruct,
-            np.core.multiarray.scalar]
+            np.core.multiarray.scalar, (_history_buffer_getattr, 'builtins.getattr')]
     # numpy >= 1.25 pickles dtypes as instances of per-type classes (np.dtypes.Float64DType, ...).
     dtypes_module = getattr(np, 'dtypes', None)
     if dtypes_module is not None:
@@ -37,10 +40,23 @@ def allow_mmengine_checkpoints_with_weights_only() -> None:
     torch.serialization.add_safe_globals(safe)
 
 
+def _history_buffer_getattr(obj, name: str):
+    """``getattr`` for the weights-only unpickler, limited to HistoryBuffer's statistics methods."""
+    from mmengine.logging import HistoryBuffer
+
+    # The built-in statistics are registered lazily by the first HistoryBuffer instance.
+    allowed = {'min', 'max', 'current', 'mean'} | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint: only '
+        f'HistoryBuffer statistics methods are allowed')
+
+
 def provide_panopticapi() -> None:
     """Make mmdet's panoptic loading and metric work without the ``panopticapi`` package.
 
-    mmdet 3.3's ``LoadPanopticAnnotations`` and ``CocoPanopticMetric`` import
+    mmdet 3.3's ``LoadPanopticAnnotations``, ``CocoPanopticMetric`` and ``DetInferencer`` import
     ``panopticapi.utils.rgb2id/id2rgb`` and ``panopticapi.evaluation.PQStat/VOID/OFFSET`` and
     refuse to run without them, but panopticapi is published only as a git repository, not on the
     package registry, so no pinned install can provide it. When it is not installed, this
@@ -69,7 +85,7 @@ def provide_panopticapi() -> None:
                         'panopticapi.evaluation': evaluation})
     # Modules imported earlier captured None in their try/except ImportError fallbacks.
     rebind = {
-        'mmdet.datasets.transforms.loading': {'rgb2id': utils.rgb2id},
+        'mmdet.apis.det_inferencer': {'VOID': evaluation.VOID, 'id2rgb': utils.id2rgb},
         'mmdet.evaluation.metrics.coco_panoptic_metric': {
             'panopticapi': package, 'rgb2id': utils.rgb2id, 'id2rgb': utils.id2rgb,
             'VOID': evaluation.VOID, 'PQStat': evaluation.PQStat},

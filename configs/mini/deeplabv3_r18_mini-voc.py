@@ -1,6 +1,6 @@
 # DeepLabV3 on the mini Pascal VOC set (tools/make_mini_datasets.py), sized for a 2-core CPU.
-# Only overrides of the stock mmseg config: ResNet-18-V1c backbone from scratch, narrow heads,
-# 128 px crops, a short schedule. Model, pipeline and metric types are the stock ones.
+# Only overrides of the stock mmseg config: a half-width ResNet-18-V1c backbone from scratch,
+# narrow heads, 128 px crops, a short schedule. Model, pipeline and metric types are the stock ones.
 _base_ = 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-20k_voc12aug-512x512.py'
 
 data_root = 'data/mini/VOCdevkit/VOC2012'
@@ -10,9 +10,9 @@ norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained=None,
-    backbone=dict(depth=18, norm_cfg=norm_cfg),
-    decode_head=dict(in_channels=512, channels=64, norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=256, channels=32, norm_cfg=norm_cfg))
+    backbone=dict(depth=18, stem_channels=32, base_channels=32, norm_cfg=norm_cfg),
+    decode_head=dict(in_channels=256, channels=64, norm_cfg=norm_cfg),
+    auxiliary_head=dict(in_channels=128, channels=32, norm_cfg=norm_cfg))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -54,6 +54,8 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 max_iters = 600
+# Training from scratch (the stock config starts from an ImageNet backbone at lr 0.01).
+optim_wrapper = dict(optimizer=dict(lr=0.05))
 param_scheduler = [
     dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)
 ]

@@ -148,7 +148,7 @@ def write_voc(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[in
     for split, indices in split_indices.items():
         names = []
         for i in indices:
-            scene = render_scene(_rng(seed, 'voc', split, i), *size, num_things=(1, 3))
+            scene = render_scene(_rng(seed, 'voc', split, i), *size, num_things=(2, 4))
             name = f'2012_{(0 if split == "train" else 500000) + i:06d}'
             index, _ = _visible_masks(scene)
             cls = np.zeros(index.shape, np.uint8)
@@ -485,6 +485,9 @@ def make_mini_datasets(out: str,
         raise ValueError(f'unknown format(s) {unknown}; choose from {", ".join(FORMATS)}')
     if num_train < 1 or num_val < 1:
         raise ValueError('num_train and num_val must be >= 1')
+    if osp.exists(out) and not osp.isdir(out):
+        raise NotADirectoryError(f'output root {out!r} exists and is not a folder; '
+                                 f'pass a folder path to write the datasets into')
     os.makedirs(out, exist_ok=True)
     # coco and coco_panoptic share one folder: write it once with everything.
     formats = list(dict.fromkeys('coco_panoptic' if f == 'coco' and 'coco_panoptic' in formats

@@ -46,20 +46,22 @@ class StuffClass:
     colors: Tuple[Tuple[int, int, int], Tuple[int, int, int]]
 
 
-RED = ((200, 60, 40), (240, 140, 60))
-BLUE = ((40, 70, 190), (80, 150, 230))
-GREEN = ((40, 150, 60), (130, 200, 90))
-YELLOW = ((210, 190, 40), (250, 230, 120))
+# Two shades per colour family, far apart in brightness, so textures stand out; both members of a
+# pair draw from the same two shades.
+RED = ((225, 75, 50), (120, 30, 20))
+BLUE = ((70, 120, 235), (25, 40, 115))
+GREEN = ((90, 195, 85), (25, 85, 35))
+YELLOW = ((240, 220, 80), (125, 105, 25))
 
 THINGS: Tuple[ThingClass, ...] = (
-    ThingClass('disc', 'ellipse', 'stripes', RED, (0.22, 0.45)),
-    ThingClass('block', 'rectangle', 'checker', RED, (0.2, 0.4)),
-    ThingClass('spike', 'star', 'dots', BLUE, (0.25, 0.5)),
-    ThingClass('wedge', 'triangle', 'stripes', BLUE, (0.22, 0.45)),
-    ThingClass('hook', 'crescent', 'smooth', GREEN, (0.25, 0.5)),
-    ThingClass('plus', 'cross', 'gradient', GREEN, (0.22, 0.42)),
-    ThingClass('hexa', 'hexagon', 'checker', YELLOW, (0.2, 0.4)),
-    ThingClass('arrow', 'arrow', 'dots', YELLOW, (0.25, 0.5)),
+    ThingClass('disc', 'ellipse', 'stripes', RED, (0.35, 0.65)),
+    ThingClass('block', 'rectangle', 'checker', RED, (0.3, 0.6)),
+    ThingClass('spike', 'star', 'dots', BLUE, (0.4, 0.7)),
+    ThingClass('wedge', 'triangle', 'smooth', BLUE, (0.35, 0.65)),
+    ThingClass('hook', 'crescent', 'checker', GREEN, (0.4, 0.7)),
+    ThingClass('plus', 'cross', 'stripes', GREEN, (0.35, 0.6)),
+    ThingClass('hexa', 'hexagon', 'gradient', YELLOW, (0.3, 0.6)),
+    ThingClass('arrow', 'arrow', 'dots', YELLOW, (0.4, 0.7)),
 )
 STUFF: Tuple[StuffClass, ...] = (
     StuffClass('sky', 'gradient', ((150, 180, 220), (220, 230, 245))),

@@ -1,0 +1,35 @@
+"""Shared fixtures: mini datasets written once per session into a temporary folder."""
+import os
+import os.path as osp
+
+import pytest
+
+import unseg_mm  # noqa: F401  (compat shims + registrations, as every entry point does)
+from unseg_mm.datasets.mini import make_mini_datasets
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# Small but complete: every format, both splits.
+MINI_NUM_TRAIN = 12
+MINI_NUM_VAL = 4
+
+
+@pytest.fixture(scope='session')
+def mini_root(tmp_path_factory):
+    """Root folder holding every mini dataset format (the layout of ``data/mini``)."""
+    root = str(tmp_path_factory.mktemp('mini'))
+    make_mini_datasets(root, num_train=MINI_NUM_TRAIN, num_val=MINI_NUM_VAL, show_progress=False)
+    return root
+
+
+@pytest.fixture
+def in_repo_root(monkeypatch):
+    """Run from the repository root (configs use paths relative to it)."""
+    monkeypatch.chdir(REPO_ROOT)
+    return REPO_ROOT
+
+
+def config_path(*parts: str) -> str:
+    return osp.join(REPO_ROOT, 'configs', *parts)
+
+
+os.environ.setdefault('OMP_NUM_THREADS', '2')

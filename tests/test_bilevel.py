@@ -1,0 +1,124 @@
+"""Bilevel min-min training: phases, what each phase updates, and the tiny config end to end."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.runner import Runner
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from conftest import config_path
+from helpers import quick_cfg
+from unseg_mm.apis.checkpoint import load_generator
+from unseg_mm.models import SAMSurrogate, UnSegBilevel
+from unseg_mm.models.generator import sam_state_dict_from
+
+
+@pytest.fixture(scope='module')
+def tiny_sam_file(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp('sam') / 'sam_tiny.pth'
+    torch.save(sam_state_dict_from(SAMSurrogate(arch='tiny')), path)
+    return str(path)
+
+
+def _model(sam, **kwargs):
+    return UnSegBilevel(
+        generator=dict(type='UnSegGenerator', arch='tiny', sam_checkpoint=sam),
+        surrogate=dict(type='SAMSurrogate', arch='tiny', img_size=128, patch_size=8),
+        data_preprocessor=dict(type='UnSegDataPreprocessor', size=256), loss_points=256, **kwargs)
+
+
+def _batch(n=2):
+    inputs, samples = [], []
+    for i in range(n):
+        inputs.append(torch.randint(0, 256, (3, 200, 256), dtype=torch.uint8))
+        mask = torch.zeros(1, 200, 256, dtype=torch.long)
+        mask[:, 40 + i:150, 50:200] = 1
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(data=mask)
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def test_phase_schedule(tiny_sam_file):
+    model = _model(tiny_sam_file, alternation=dict(by='epoch', surrogate=1, generator=3))
+    assert [model.phase(e) for e in range(8)] == ['surrogate', 'generator', 'generator',
+                                                  'generator'] * 2
+    model = _model(tiny_sam_file, alternation=dict(by='iter', surrogate=2, generator=1))
+    assert [model.phase(i) for i in range(6)] == ['surrogate', 'surrogate', 'generator'] * 2
+    with pytest.raises(ValueError, match='generator_target'):
+        _model(tiny_sam_file, generator_target='zeros')
+
+
+@pytest.mark.parametrize('target', ['ones', 'gt'])
+def test_each_phase_updates_only_its_level(tiny_sam_file, target):
+    torch.manual_seed(0)
+    model = _model(tiny_sam_file, alternation=dict(by='iter', surrogate=1, generator=1),
+                   generator_target=target)
+    wrappers = OptimWrapperDict(
+        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), lr=1e-2)),
+        surrogate=OptimWrapper(torch.optim.Adam(model.surrogate.parameters(), lr=1e-2)))
+
+    def snapshot():
+        return {k: v.clone() for k, v in model.state_dict(keep_vars=False).items()}
+
+    hub = MessageHub.get_current_instance()
+    frozen_before = {k: v.clone() for k, v in model.generator.image_encoder.state_dict().items()}
+    for it, expected in ((0, 'surrogate'), (1, 'generator')):
+        hub.update_info('iter', it)
+        before = snapshot()
+        log = model.train_step(_batch(), wrappers)
+        after = snapshot()
+        assert list(log) == [f'loss_{expected}'] and torch.isfinite(log[f'loss_{expected}'])
+        changed = {k for k in before if not torch.equal(before[k], after[k])}
+        assert changed, f'{expected} phase changed nothing'
+        prefix = 'surrogate.' if expected == 'surrogate' else 'generator.mask_decoder.noise_'
+        assert all(k.startswith(prefix) for k in changed), sorted(changed)[:5]
+    for k, v in model.generator.image_encoder.state_dict().items():
+        assert torch.equal(v, frozen_before[k])  # frozen SAM never moves
+
+
+def test_runner_checkpoints_leave_out_the_frozen_sam(tiny_sam_file):
+    model = _model(tiny_sam_file)
+    keys = model.state_dict().keys()
+    assert not any(k.startswith('generator.image_encoder.') for k in keys)
+    assert any(k.startswith('generator.mask_decoder.noise_') for k in keys)
+    assert any(k.startswith('surrogate.image_encoder.') for k in keys)
+
+
+def test_predict_writes_masks_for_the_iou_metric(tiny_sam_file):
+    model = _model(tiny_sam_file).eval()
+    with torch.no_grad():
+        samples = model.val_step(_batch())
+    assert samples[0].pred_sem_seg.data.shape == samples[0].gt_sem_seg.data.shape
+
+
+def test_tiny_generator_config_trains_and_exports(mini_root, tmp_path, in_repo_root,
+                                                  tiny_sam_file):
+    """tools/train.py's path for configs/unseg/unseg_generator_tiny_mini-hqseg.py, shortened."""
+    cfg = quick_cfg(config_path('unseg', 'unseg_generator_tiny_mini-hqseg.py'), mini_root,
+                    str(tmp_path), train_images=4, val_images=2)
+    cfg.model.generator.sam_checkpoint = tiny_sam_file
+    cfg.model.alternation = dict(by='iter', surrogate=1, generator=1)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    scalars = runner.message_hub.log_scalars
+    assert 'train/loss_surrogate' in scalars and 'train/loss_generator' in scalars
+    exported = osp.join(str(tmp_path), 'generator.pth')
+    generator = load_generator(exported)
+    assert generator.checkpoint_meta['train_eps_object'] == pytest.approx(1 / 255)
+    metrics = runner.test()
+    assert 'mIoU' in metrics
+
+
+def test_vitb_config_is_consistent():
+    cfg = Config.fromfile(config_path('unseg', 'unseg_generator_vitb_hqseg44k.py'))
+    assert cfg.model.generator.arch == 'vit_b'
+    assert cfg.model.surrogate.img_size == 512
+    assert cfg.model.data_preprocessor.size == 1024
+    assert cfg.model.alternation == dict(by='epoch', surrogate=1, generator=3)
+    assert cfg.train_cfg.max_epochs == 27

@@ -1,0 +1,189 @@
+"""The UnSeg generator, surrogate and checkpoints (segment_anything modules, both sizes)."""
+import numpy as np
+import pytest
+import torch
+
+from unseg_mm.apis.checkpoint import load_generator, read_generator_file, save_generator
+from unseg_mm.apis.protect import ImagePrompts, ProtectConfig, protect
+from unseg_mm.models import SAMSurrogate, UnSegGenerator
+from unseg_mm.models.generator import is_trainable_name, sam_state_dict_from
+from unseg_mm.models.prompts import Prompts, masks_to_boxes, noisy_masks, sample_points
+from unseg_mm.models.surrogate import mae_to_sam_encoder
+
+
+def _masks(batch, size, box=(0.2, 0.3, 0.7, 0.8)):
+    m = torch.zeros(batch, 1, size, size)
+    y0, x0, y1, x1 = (int(v * size) for v in box)
+    m[:, :, y0:y1, x0:x1] = 1
+    return m
+
+
+@pytest.fixture(scope='module')
+def tiny_sam_file(tmp_path_factory):
+    """A SAM-layout checkpoint of the tiny architecture (random weights, written by the test)."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp('sam') / 'sam_tiny.pth'
+    torch.save(sam_state_dict_from(SAMSurrogate(arch='tiny')), path)
+    return str(path)
+
+
+def test_prompt_helpers():
+    masks = torch.zeros(2, 1, 16, 20)
+    masks[0, 0, 3:7, 5:12] = 1
+    assert masks_to_boxes(masks).tolist() == [[5, 3, 12, 7], [0, 0, 0, 0]]
+    coords, labels = sample_points(masks, 5, torch.Generator().manual_seed(0))
+    xs, ys = coords[0, :, 0].long(), coords[0, :, 1].long()
+    assert bool(masks[0, 0, ys, xs].all()) and labels[0].tolist() == [1] * 5
+    assert labels[1].tolist() == [-1] * 5  # an empty mask gives padding points only
+    noisy = noisy_masks(masks, torch.Generator().manual_seed(0))
+    assert set(noisy.unique().tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match='at least one'):
+        Prompts()
+    with pytest.raises(ValueError, match='batch size'):
+        Prompts(boxes=torch.zeros(2, 4), masks=torch.zeros(3, 1, 4, 4))
+
+
+@pytest.mark.parametrize('types', [('mask', ), ('box', ), ('point', ), ('box', 'point', 'mask')])
+def test_tiny_generator_forward_all_prompt_types(types, tiny_sam_file):
+    from unseg_mm.models.prompts import sample_prompts
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file).eval()
+    images = torch.rand(2, 3, 256, 256)
+    with torch.no_grad():
+        noise = generator(images, sample_prompts(_masks(2, 256), types))
+    assert noise.shape == (2, 3, 64, 64)
+    assert noise.abs().max() <= 1
+
+
+def test_only_noise_decoder_is_trainable(tiny_sam_file):
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file)
+    trainable = {n for n, p in generator.named_parameters() if p.requires_grad}
+    assert trainable and all('noise' in n for n in trainable)
+    assert all(n.startswith('mask_decoder.noise_') for n in trainable)
+    sam = torch.load(tiny_sam_file, weights_only=True)
+    own = generator.state_dict()
+    assert all(torch.equal(own[k], v) for k, v in sam.items())
+
+
+def test_sam_vit_b_checkpoint_layout_loads(tmp_path):
+    """Weights in the layout of sam_vit_b_01ec64.pth (segment_anything.build_sam_vit_b)."""
+    from segment_anything import build_sam_vit_b
+    torch.manual_seed(1)
+    state = build_sam_vit_b().state_dict()
+    path = tmp_path / 'sam_vit_b.pth'
+    torch.save(state, path)
+    generator = UnSegGenerator(arch='vit_b', sam_checkpoint=str(path))
+    own = generator.state_dict()
+    assert all(torch.equal(own[k], v) for k, v in state.items())
+    del state, own
+    # ViT-B at 1024 px: one pass, the perturbation stays within each region's budget.
+    image = np.random.default_rng(0).integers(0, 256, (700, 1024, 3), dtype=np.uint8)
+    obj = np.zeros(image.shape[:2], bool)
+    obj[100:400, 200:700] = True
+    cfg = ProtectConfig(eps_object=8 / 255, eps_background=2 / 255)
+    result = protect([image], [ImagePrompts(objects=[obj])], generator.eval(), cfg, ['a.jpg'])[0]
+    diff = np.abs(result.image.astype(int) - image.astype(int)).max(axis=2)
+    assert diff[obj].max() <= 8 and diff[~obj].max() <= 2
+    assert diff[obj].max() > 2  # the object budget is really used
+
+
+def test_wrong_architecture_checkpoint_is_a_clear_error(tmp_path, tiny_sam_file):
+    with pytest.raises(ValueError, match='does not match this architecture'):
+        UnSegGenerator(arch='vit_b', sam_checkpoint=tiny_sam_file)
+    bad = tmp_path / 'not_sam.pth'
+    torch.save({'backbone.weight': torch.zeros(3)}, bad)
+    with pytest.raises(ValueError, match='is it a SAM checkpoint'):
+        UnSegGenerator(arch='tiny', sam_checkpoint=str(bad))
+    with pytest.raises(ValueError, match='not a generator checkpoint'):
+        load_generator(tiny_sam_file)
+
+
+def test_generator_file_round_trip_and_sam_verification(tmp_path, tiny_sam_file):
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file)
+    with torch.no_grad():
+        for name, p in generator.named_parameters():
+            if p.requires_grad:
+                p.add_(0.01)
+    path = str(tmp_path / 'g.pth')
+    save_generator(generator, path, train_eps_object=1 / 255)
+    content = read_generator_file(path)
+    assert all(is_trainable_name(k) for k in content['state_dict'])
+    assert content['meta']['train_eps_object'] == pytest.approx(1 / 255)
+    loaded = load_generator(path)
+    x, prompts = torch.rand(1, 3, 256, 256), Prompts(masks=_masks(1, 256))
+    with torch.no_grad():
+        assert torch.equal(loaded(x, prompts), generator.eval()(x, prompts))
+    other = tmp_path / 'other_sam.pth'
+    torch.manual_seed(5)
+    torch.save(sam_state_dict_from(SAMSurrogate(arch='tiny')), other)
+    with pytest.raises(ValueError, match='SHA-256 differs'):
+        load_generator(path, sam_checkpoint=str(other))
+
+
+def test_release_layout_is_read_with_its_token_indexing(tmp_path, tiny_sam_file):
+    """A full state dict with mask_decoder.noise_* keys (the Generator_unseg_final.pth layout)."""
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, legacy_token_slice=True)
+    path = str(tmp_path / 'Generator_unseg_final.pth')
+    torch.save({'module.' + k: v for k, v in generator.state_dict().items()}, path)
+    loaded = load_generator(path)
+    assert loaded.mask_decoder.legacy_token_slice
+    x, prompts = torch.rand(1, 3, 256, 256), Prompts(masks=_masks(1, 256))
+    with torch.no_grad():
+        assert torch.equal(loaded(x, prompts), generator.eval()(x, prompts))
+        modern = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file)
+        modern.load_state_dict(generator.state_dict())
+        assert not torch.equal(modern.eval()(x, prompts), loaded(x, prompts))
+
+
+def test_legacy_slice_reads_last_mask_token_then_two_noise_tokens(tiny_sam_file):
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file,
+                               legacy_token_slice=True).eval()
+    decoder = generator.mask_decoder
+    seen = {}
+    original = decoder.run_transformer
+
+    def spy(*args, **kwargs):
+        hs, src = original(*args, **kwargs)
+        seen['hs'] = hs
+        return hs, src
+
+    decoder.run_transformer = spy
+    calls = []
+    for i, mlp in enumerate(decoder.noise_mlp):
+        mlp.register_forward_hook(lambda m, inp, out, i=i: calls.append((i, inp[0])))
+    with torch.no_grad():
+        generator(torch.rand(1, 3, 256, 256), Prompts(masks=_masks(1, 256)))
+    n = decoder.num_mask_tokens  # hs = [iou, 4 mask tokens, 3 noise tokens, prompts]
+    for i, inp in calls:
+        assert torch.equal(inp, seen['hs'][:, n + i])
+
+
+def test_surrogate_forward_and_mae_init(tmp_path):
+    torch.manual_seed(0)
+    surrogate = SAMSurrogate(arch='tiny', img_size=128, patch_size=8)
+    out = surrogate(torch.rand(2, 3, 128, 128), Prompts(boxes=torch.tensor([[10., 10, 90, 90]] * 2)))
+    assert out.shape == (2, 1, 64, 64)
+    # An MAE-style ViT checkpoint (class token, 14 x 14 positions, fc1/fc2 MLP names).
+    dim, depth = 128, 4
+    mae = {'cls_token': torch.zeros(1, 1, dim), 'pos_embed': torch.randn(1, 1 + 14 * 14, dim),
+           'patch_embed.proj.weight': torch.randn(dim, 3, 8, 8),
+           'patch_embed.proj.bias': torch.randn(dim), 'norm.weight': torch.ones(dim)}
+    for i in range(depth):
+        p = f'blocks.{i}.'
+        mae.update({p + 'norm1.weight': torch.randn(dim), p + 'norm1.bias': torch.randn(dim),
+                    p + 'attn.qkv.weight': torch.randn(3 * dim, dim),
+                    p + 'attn.qkv.bias': torch.randn(3 * dim),
+                    p + 'attn.proj.weight': torch.randn(dim, dim),
+                    p + 'attn.proj.bias': torch.randn(dim),
+                    p + 'norm2.weight': torch.randn(dim), p + 'norm2.bias': torch.randn(dim),
+                    p + 'mlp.fc1.weight': torch.randn(4 * dim, dim),
+                    p + 'mlp.fc1.bias': torch.randn(4 * dim),
+                    p + 'mlp.fc2.weight': torch.randn(dim, 4 * dim),
+                    p + 'mlp.fc2.bias': torch.randn(dim)})
+    path = tmp_path / 'mae.pth'
+    torch.save({'model': mae}, path)
+    init = SAMSurrogate(arch='tiny', img_size=128, patch_size=8, mae_checkpoint=str(path))
+    own = init.state_dict()
+    assert torch.equal(own['image_encoder.blocks.2.mlp.lin1.weight'], mae['blocks.2.mlp.fc1.weight'])
+    assert own['image_encoder.pos_embed'].shape == (1, 16, 16, dim)
+    converted = mae_to_sam_encoder(mae, 16)
+    assert not any('cls_token' in k or k.endswith('norm.weight') for k in converted)

@@ -1,0 +1,234 @@
+"""Mini datasets: real on-disk layouts read by the stock dataset classes, pipelines and metrics."""
+import hashlib
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from PIL import Image
+
+from conftest import MINI_NUM_TRAIN, MINI_NUM_VAL, config_path
+from unseg_mm.apis.config_utils import rebase_paths
+from unseg_mm.datasets.mini import FORMATS, make_mini_datasets
+from unseg_mm.datasets.synthetic import THINGS
+
+
+def _tree_digest(root):
+    digest = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = osp.join(folder, name)
+            with open(path, 'rb') as f:
+                digest[osp.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
+    return digest
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path):
+    a, b, c = (str(tmp_path / n) for n in 'abc')
+    kwargs = dict(num_train=3, num_val=2, show_progress=False)
+    make_mini_datasets(a, FORMATS, seed=7, **kwargs)
+    make_mini_datasets(b, FORMATS, seed=7, **kwargs)
+    make_mini_datasets(c, ['voc'], seed=8, **kwargs)
+    digest_a = _tree_digest(a)
+    assert digest_a == _tree_digest(b)
+    voc_a = {k: v for k, v in digest_a.items() if k.startswith('VOCdevkit')}
+    voc_c = _tree_digest(c)
+    assert voc_a.keys() == voc_c.keys() and voc_a != voc_c
+
+
+def test_invalid_output_root_and_format_are_clear_errors(tmp_path):
+    a_file = tmp_path / 'file'
+    a_file.write_text('x')
+    with pytest.raises(NotADirectoryError, match=str(a_file)):
+        make_mini_datasets(str(a_file), ['voc'], show_progress=False)
+    with pytest.raises(ValueError, match='unknown format'):
+        make_mini_datasets(str(tmp_path / 'out'), ['pascal'], show_progress=False)
+
+
+def test_interrupted_write_leaves_no_dataset_behind(tmp_path, monkeypatch):
+    from unseg_mm.datasets import mini
+
+    def failing_writer(*args):
+        raise RuntimeError('disk full')
+
+    monkeypatch.setitem(mini.WRITERS, 'voc', failing_writer)
+    with pytest.raises(RuntimeError):
+        make_mini_datasets(str(tmp_path), ['voc'], show_progress=False)
+    assert os.listdir(tmp_path) == []
+
+
+def _build(scope, cfg):
+    from mmdet.registry import DATASETS as DET_DATASETS
+    from mmseg.registry import DATASETS as SEG_DATASETS
+    registry = SEG_DATASETS if scope == 'mmseg' else DET_DATASETS
+    with DefaultScope.overwrite_default_scope(scope):
+        return registry.build(cfg)
+
+
+def _mini_cfg(name, mini_root):
+    cfg = Config.fromfile(config_path('mini', name))
+    return rebase_paths(cfg, 'data/mini', mini_root)
+
+
+def _evaluate(scope, metric_cfg, dataset, predict):
+    """Run a stock metric over ``dataset`` with predictions made by ``predict(data_sample)``."""
+    from mmdet.registry import METRICS as DET_METRICS
+    from mmseg.registry import METRICS as SEG_METRICS
+    registry = SEG_METRICS if scope == 'mmseg' else DET_METRICS
+    with DefaultScope.overwrite_default_scope(scope):
+        metric = registry.build(metric_cfg)
+    metric.dataset_meta = dataset.metainfo
+    for i in range(len(dataset)):
+        sample = dataset[i]['data_samples']
+        predict(sample, i)
+        metric.process({}, [sample.to_dict()])
+    return metric.evaluate(len(dataset))
+
+
+def _perfect_semantic(sample, _):
+    sample.pred_sem_seg = sample.gt_sem_seg
+
+
+@pytest.mark.parametrize('config', ['deeplabv3_r18_mini-voc.py', 'mask2former_r18_mini-ade20k.py'])
+def test_mmseg_formats_through_stock_pipeline_and_iou_metric(config, mini_root):
+    cfg = _mini_cfg(config, mini_root)
+    train = _build('mmseg', cfg.train_dataloader.dataset)
+    expected = MINI_NUM_TRAIN * (2 if 'voc' in config else 1)  # voc12aug: train + aug lists
+    assert len(train) == expected
+    sample = train[0]
+    assert sample['inputs'].shape[-2:] == (128, 128)
+    labels = set(sample['data_samples'].gt_sem_seg.data.unique().tolist())
+    assert labels <= set(range(150)) | {255}
+    val = _build('mmseg', cfg.val_dataloader.dataset)
+    assert len(val) == MINI_NUM_VAL
+    metrics = _evaluate('mmseg', cfg.val_evaluator, val, _perfect_semantic)
+    assert metrics['mIoU'] == pytest.approx(100.0)
+
+
+def test_voc_label_files(mini_root):
+    voc = osp.join(mini_root, 'VOCdevkit', 'VOC2012')
+    name = open(osp.join(voc, 'ImageSets', 'Segmentation', 'train.txt')).read().split()[0]
+    cls = Image.open(osp.join(voc, 'SegmentationClass', name + '.png'))
+    assert cls.mode == 'P'
+    cls = np.array(cls)
+    obj = np.array(Image.open(osp.join(voc, 'SegmentationObject', name + '.png')))
+    aug = np.array(Image.open(osp.join(voc, 'SegmentationClassAug', name + '.png')))
+    assert 255 in cls and 0 in cls
+    assert np.array_equal(cls == 255, obj == 255)
+    # the aug label has no void border and agrees with the VOC label everywhere else
+    assert 255 not in aug and np.array_equal(aug[cls != 255], cls[cls != 255])
+
+
+def test_cityscapes_labels_and_metric(mini_root):
+    from cityscapesscripts.helpers.labels import id2label
+    root = osp.join(mini_root, 'cityscapes')
+    cfg = dict(type='CityscapesDataset', data_root=root,
+               data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
+               pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                         dict(type='PackSegInputs')])
+    val = _build('mmseg', cfg)
+    assert len(val) == MINI_NUM_VAL
+    info = val.get_data_info(0)
+    label_ids = np.array(Image.open(info['seg_map_path'].replace('labelTrainIds', 'labelIds')))
+    train_ids = np.array(Image.open(info['seg_map_path']))
+    to_train = np.vectorize(lambda i: id2label[i].trainId if id2label[i].trainId >= 0 else 255)
+    assert np.array_equal(to_train(label_ids), train_ids)
+    instance_ids = np.array(Image.open(info['seg_map_path'].replace('labelTrainIds',
+                                                                    'instanceIds')))
+    assert (instance_ids >= 1000).any()  # things carry instance ids
+    assert osp.isfile(osp.join(root, 'gtFine', 'cityscapes_panoptic_val.json'))
+    metrics = _evaluate('mmseg', dict(type='CityscapesMetric', output_dir=str(root) + '_eval'),
+                        val, _perfect_semantic)
+    assert metrics['averageScoreCategories'] == pytest.approx(1.0)
+
+
+def test_coco_instances_through_stock_pipeline_and_cocoeval(mini_root):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    cfg = _mini_cfg('mask2former_r18_mini-coco.py', mini_root)
+    train = _build('mmdet', cfg.train_dataloader.dataset)
+    assert 0 < len(train) <= MINI_NUM_TRAIN
+    packed = train[0]
+    assert packed['inputs'].shape[-2:] == (128, 128)
+    assert len(packed['data_samples'].gt_instances) >= 0
+    ann_file = osp.join(mini_root, 'coco', 'annotations', 'instances_val2017.json')
+    coco = COCO(ann_file)
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert any(a['iscrowd'] for a in anns) or MINI_NUM_VAL < 4
+    names = {c['name'] for c in coco.loadCats(coco.getCatIds())}
+    assert len(names) == 80
+    # Ground truth submitted as detections scores a perfect AP in the official evaluator.
+    dets = [dict(image_id=a['image_id'], category_id=a['category_id'], bbox=a['bbox'],
+                 segmentation=coco.annToRLE(a), score=1.0) for a in anns if not a['iscrowd']]
+    for iou_type in ('bbox', 'segm'):
+        evaluator = COCOeval(coco, coco.loadRes(dets), iou_type)
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+        assert evaluator.stats[0] == pytest.approx(1.0)
+
+
+def test_coco_panoptic_through_stock_pipeline_and_pq_metric(mini_root):
+    cfg = _mini_cfg('mask2former_r18_mini-coco-panoptic.py', mini_root)
+    train = _build('mmdet', cfg.train_dataloader.dataset)
+    sample = train[0]['data_samples']
+    assert sample.gt_sem_seg.sem_seg.shape[-2:] == (128, 128)
+    val = _build('mmdet', cfg.val_dataloader.dataset)
+    root = osp.join(mini_root, 'coco')
+
+    def perfect(sample, i):
+        info = val.get_data_info(i)
+        rgb = np.array(Image.open(info['seg_map_path'])).astype(np.int64)
+        pan = rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
+        out = np.full(pan.shape, len(val.metainfo['classes']), np.int64)  # void
+        for k, seg in enumerate(info['segments_info']):
+            out[pan == seg['id']] = seg['category'] + (k + 1) * 1000
+        sample.pred_panoptic_seg = dict(sem_seg=torch.from_numpy(out)[None])
+
+    metrics = _evaluate('mmdet', cfg.val_evaluator[0], val, perfect)
+    assert metrics['coco_panoptic/PQ'] == pytest.approx(100.0)
+    # semantic maps agree with the panoptic PNGs
+    pan_json = json.load(open(osp.join(root, 'annotations', 'panoptic_val2017.json')))
+    first = pan_json['annotations'][0]
+    sem = np.array(Image.open(osp.join(root, 'stuffthingmaps_semseg', 'val2017',
+                                       first['file_name'])))
+    assert (sem != 255).any() and set(np.unique(sem)) <= set(range(133)) | {255}
+
+
+def test_hqseg_layout_and_dataset(mini_root):
+    from unseg_mm.datasets import HQSegDataset
+    root = osp.join(mini_root, 'hqseg')
+    dataset = HQSegDataset(data_root=root, subsets=[
+        dict(im_dir='DIS5K/DIS-TR/im', gt_dir='DIS5K/DIS-TR/gt'),
+        dict(im_dir='thin_object_detection/ThinObject5K/images_train',
+             gt_dir='thin_object_detection/ThinObject5K/masks_train'),
+        dict(im_dir='cascade_psp/DUTS-TR', gt_dir='cascade_psp/DUTS-TR'),
+    ])
+    assert len(dataset) == MINI_NUM_TRAIN
+    mask = np.array(Image.open(dataset[0]['mask_path']))
+    assert mask.ndim == 2 and set(np.unique(mask)) <= {0, 255} and (mask == 255).any()
+
+
+def test_hqseg_bad_root_and_missing_mask_name_the_files(mini_root, tmp_path):
+    from unseg_mm.datasets import HQSegDataset
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        HQSegDataset(data_root=str(tmp_path), subsets=[dict(im_dir='im', gt_dir='gt')])
+    (tmp_path / 'im').mkdir()
+    (tmp_path / 'gt').mkdir()
+    Image.new('RGB', (8, 8)).save(tmp_path / 'im' / 'a.jpg')
+    with pytest.raises(FileNotFoundError, match='a.jpg.*has no mask'):
+        HQSegDataset(data_root=str(tmp_path), subsets=[dict(im_dir='im', gt_dir='gt')])
+
+
+def test_paired_classes_share_colours_but_not_shape_or_texture():
+    """The task is not solvable from colour alone: classes come in same-colour pairs."""
+    pairs = {}
+    for cls in THINGS:
+        pairs.setdefault(cls.colors, []).append(cls)
+    assert all(len(members) == 2 for members in pairs.values())
+    for a, b in pairs.values():
+        assert a.shape != b.shape and a.texture != b.texture

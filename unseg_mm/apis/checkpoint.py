@@ -1,0 +1,133 @@
+"""Generator checkpoints: save only the trained noise decoder plus where its frozen SAM came from.
+
+File layout (``torch.save`` of plain data, read back with ``weights_only=True``)::
+
+    {'format': 'unseg_mm.generator/v1',
+     'meta': {'arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
+              'train_eps_object', 'train_eps_background', ...},
+     'state_dict': {noise-decoder tensors (and, for self-contained files, the SAM tensors)}}
+
+Also read: the UnSeg release's ``Generator_unseg_final.pth`` (a full state dict of SAM ViT-B plus
+``mask_decoder.noise_*``), which runs with the release's token indexing (``legacy_token_slice``).
+"""
+import os
+import os.path as osp
+import tempfile
+from typing import Dict, Optional
+
+import torch
+
+from ..models.generator import SAM_PREFIXES, UnSegGenerator, is_trainable_name, resolve_relative
+from ..models.sam_builder import check_shapes, file_sha256, infer_arch, load_state_dict_file
+
+FORMAT = 'unseg_mm.generator/v1'
+META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value')
+
+
+def atomic_torch_save(obj, path: str) -> None:
+    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.pth', dir=folder)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def generator_meta(generator: UnSegGenerator, sam_checkpoint_ref: Optional[str] = None,
+                   **extra) -> dict:
+    """Metadata that lets :func:`load_generator` rebuild ``generator``."""
+    sam = generator.sam_checkpoint
+    meta = dict(arch=generator.arch,
+                sam_checkpoint=sam_checkpoint_ref if sam_checkpoint_ref is not None else sam,
+                sam_sha256=file_sha256(sam) if sam and osp.isfile(sam) else None,
+                legacy_token_slice=generator.mask_decoder.legacy_token_slice,
+                mask_prompt_value=float(generator.mask_prompt_value))
+    meta.update(extra)
+    return meta
+
+
+def save_generator(generator: UnSegGenerator, path: str, self_contained: bool = False,
+                   sam_checkpoint_ref: Optional[str] = None, **extra_meta) -> None:
+    """Write ``generator`` to ``path``.
+
+    Args:
+        self_contained: also store the frozen SAM weights (no SAM file needed to load it).
+        sam_checkpoint_ref: how to refer to the SAM file in the metadata (e.g. a path relative to
+            ``path``); default: the path the generator was built from.
+        extra_meta: plain values recorded with it (training budgets, config name, ...).
+    """
+    state = generator.state_dict() if self_contained else generator.trainable_state_dict()
+    meta = generator_meta(generator, sam_checkpoint_ref, **extra_meta)
+    if self_contained:
+        meta['sam_checkpoint'] = None
+    atomic_torch_save(
+        dict(format=FORMAT, meta=meta,
+             state_dict={k: v.detach().cpu().contiguous() for k, v in state.items()}), path)
+
+
+def read_generator_file(path: str) -> Dict:
+    """``{'meta': ..., 'state_dict': ...}`` of a generator file, in our format or the release's."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'generator checkpoint {path!r} does not exist')
+    raw = torch.load(path, map_location='cpu', weights_only=True) \
+        if not path.endswith('.safetensors') else None
+    if isinstance(raw, dict) and raw.get('format') == FORMAT:
+        return dict(meta=dict(raw['meta']), state_dict=raw['state_dict'])
+    state = load_state_dict_file(path)
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    if 'mask_decoder.noise_token.weight' not in state:
+        raise ValueError(f'{path!r} is not a generator checkpoint: it has no '
+                         f'mask_decoder.noise_token.weight (a SAM checkpoint goes to '
+                         f'sam_checkpoint=..., a generator file to checkpoint=...)')
+    arch = infer_arch(state)
+    if arch is None:
+        raise ValueError(f'{path!r} holds a generator of an unknown architecture')
+    # The release stores SAM and the noise decoder together and slices tokens its own way.
+    meta = dict(arch=arch, sam_checkpoint=None, sam_sha256=None, legacy_token_slice=True,
+                mask_prompt_value=255.0, source='UnSeg release layout')
+    return dict(meta=meta, state_dict=state)
+
+
+def load_generator(path: str, sam_checkpoint: Optional[str] = None,
+                   device: str = 'cpu', verify_sam: bool = True) -> UnSegGenerator:
+    """Build an :class:`UnSegGenerator` from a generator file, in eval mode on ``device``.
+
+    Args:
+        path: generator checkpoint (ours, or the UnSeg release layout).
+        sam_checkpoint: SAM weights for the frozen parts; default: the file recorded in the
+            checkpoint (a relative path is taken relative to the checkpoint's folder). Not needed
+            for self-contained files.
+        verify_sam: check the SAM file's SHA-256 against the recorded one.
+    """
+    content = read_generator_file(path)
+    meta, state = content['meta'], content['state_dict']
+    has_sam = any(k.startswith(SAM_PREFIXES) and not is_trainable_name(k) for k in state)
+    sam_path = None
+    if not has_sam:
+        sam_path = sam_checkpoint or resolve_relative(meta.get('sam_checkpoint'), path)
+        if sam_path is None:
+            raise ValueError(f'generator {path!r} stores only its noise decoder; pass the SAM '
+                             f'checkpoint it was trained on (sam_checkpoint=...)')
+        if not osp.isfile(sam_path):
+            raise FileNotFoundError(f'SAM checkpoint {sam_path!r} needed by generator {path!r} '
+                                    f'does not exist; pass sam_checkpoint=...')
+        expected = meta.get('sam_sha256')
+        if verify_sam and expected and file_sha256(sam_path) != expected:
+            raise ValueError(f'SAM checkpoint {sam_path!r} is not the one generator {path!r} was '
+                             f'trained on (SHA-256 differs); pass the right file or '
+                             f'verify_sam=False')
+    generator = UnSegGenerator(arch=meta['arch'], sam_checkpoint=sam_path,
+                               legacy_token_slice=bool(meta.get('legacy_token_slice', False)),
+                               mask_prompt_value=float(meta.get('mask_prompt_value', 255.0)))
+    missing = check_shapes(generator, state, path)
+    missing = [k for k in missing if is_trainable_name(k)]
+    if missing:
+        raise ValueError(f'generator {path!r} lacks noise-decoder weights, e.g. {missing[:3]}')
+    generator.load_state_dict(state, strict=False)
+    generator.checkpoint_meta = meta
+    return generator.to(device).eval()

@@ -1,0 +1,180 @@
+"""Where each supported dataset keeps its training images and annotations, for the offline tool.
+
+Each format names the stock dataset class and loading transforms that read its training split
+(so protection sees exactly what a stock training pipeline loads), the files that must exist,
+and how annotation labels map to class names.
+"""
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Tuple
+
+@dataclass
+class FormatSpec:
+    """How to read one dataset format's training split.
+
+    Attributes:
+        scope: registry scope of the stock classes (``mmseg`` or ``mmdet``).
+        datasets: dataset configs (relative to the source root) whose images are protected.
+        loading: the loading transforms that produce the annotations prompts come from.
+        required: paths (relative to the root) that must exist, with what they are.
+        background_labels: semantic labels that are not objects (VOC's background).
+        layout: a one-line description for error messages.
+    """
+    scope: str
+    datasets: List[dict]
+    loading: List[dict]
+    required: List[Tuple[str, str]]
+    layout: str
+    background_labels: Tuple[int, ...] = ()
+    optional_datasets: List[Tuple[str, dict]] = field(default_factory=list)
+
+
+def _voc(root: str) -> FormatSpec:
+    train = dict(type='PascalVOCDataset',
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+                 ann_file='ImageSets/Segmentation/train.txt')
+    aug = dict(type='PascalVOCDataset',
+               data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
+               ann_file='ImageSets/Segmentation/aug.txt')
+    return FormatSpec(
+        scope='mmseg', datasets=[train],
+        optional_datasets=[('ImageSets/Segmentation/aug.txt', aug)],
+        loading=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')],
+        required=[('JPEGImages', 'image folder'), ('SegmentationClass', 'label folder'),
+                  ('ImageSets/Segmentation/train.txt', 'training list')],
+        layout='VOC2012 root: JPEGImages/, SegmentationClass/, ImageSets/Segmentation/train.txt '
+               '(optional SBD aug: SegmentationClassAug/, ImageSets/Segmentation/aug.txt)',
+        background_labels=(0, ))
+
+
+def _ade20k(root: str) -> FormatSpec:
+    return FormatSpec(
+        scope='mmseg',
+        datasets=[dict(type='ADE20KDataset',
+                       data_prefix=dict(img_path='images/training',
+                                        seg_map_path='annotations/training'))],
+        loading=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations',
+                                                      reduce_zero_label=True)],
+        required=[('images/training', 'image folder'),
+                  ('annotations/training', 'annotation folder')],
+        layout='ADEChallengeData2016 root: images/training/*.jpg, annotations/training/*.png')
+
+
+def _cityscapes(root: str) -> FormatSpec:
+    return FormatSpec(
+        scope='mmseg',
+        datasets=[dict(type='CityscapesDataset',
+                       data_prefix=dict(img_path='leftImg8bit/train',
+                                        seg_map_path='gtFine/train'))],
+        loading=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')],
+        required=[('leftImg8bit/train', 'image folder'), ('gtFine/train', 'label folder')],
+        layout='cityscapes root: leftImg8bit/train/<city>/*_leftImg8bit.png, '
+               'gtFine/train/<city>/*_gtFine_labelTrainIds.png')
+
+
+def _coco(root: str) -> FormatSpec:
+    return FormatSpec(
+        scope='mmdet',
+        datasets=[dict(type='CocoDataset', ann_file='annotations/instances_train2017.json',
+                       data_prefix=dict(img='train2017/'),
+                       filter_cfg=dict(filter_empty_gt=False))],
+        loading=[dict(type='LoadImageFromFile'),
+                 dict(type='LoadAnnotations', with_bbox=True, with_mask=True)],
+        required=[('train2017', 'image folder'),
+                  ('annotations/instances_train2017.json', 'instance annotations')],
+        layout='coco root: train2017/*.jpg, annotations/instances_train2017.json')
+
+
+def _coco_panoptic(root: str) -> FormatSpec:
+    return FormatSpec(
+        scope='mmdet',
+        datasets=[dict(type='CocoPanopticDataset', ann_file='annotations/panoptic_train2017.json',
+                       data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+                       filter_cfg=dict(filter_empty_gt=False))],
+        loading=[dict(type='LoadImageFromFile'),
+                 dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True,
+                      with_seg=True)],
+        required=[('train2017', 'image folder'),
+                  ('annotations/panoptic_train2017.json', 'panoptic annotations'),
+                  ('annotations/panoptic_train2017', 'panoptic PNG folder')],
+        layout='coco root: train2017/*.jpg, annotations/panoptic_train2017.json, '
+               'annotations/panoptic_train2017/*.png')
+
+
+HQSEG_TRAIN_SUBSETS = (
+    ('DIS5K/DIS-TR/im', 'DIS5K/DIS-TR/gt'),
+    ('thin_object_detection/ThinObject5K/images_train',
+     'thin_object_detection/ThinObject5K/masks_train'),
+    ('cascade_psp/fss_all', 'cascade_psp/fss_all'),
+    ('cascade_psp/DUTS-TR', 'cascade_psp/DUTS-TR'),
+    ('cascade_psp/DUTS-TE', 'cascade_psp/DUTS-TE'),
+    ('cascade_psp/ecssd', 'cascade_psp/ecssd'),
+    ('cascade_psp/MSRA_10K', 'cascade_psp/MSRA_10K'),
+)
+
+
+def _hqseg(root: str) -> FormatSpec:
+    present = [dict(im_dir=im, gt_dir=gt) for im, gt in HQSEG_TRAIN_SUBSETS
+               if osp.isdir(osp.join(root, im))]
+    return FormatSpec(
+        scope='mmseg',
+        datasets=[dict(type='HQSegDataset', subsets=present)] if present else [],
+        loading=[dict(type='LoadImageFromFile'), dict(type='LoadBinaryMask')],
+        required=[] if present else [(HQSEG_TRAIN_SUBSETS[0][0], 'an HQSeg-44K training subset')],
+        layout='HQSeg-44K root (SAM-HQ layout): DIS5K/DIS-TR/{im,gt}, '
+               'thin_object_detection/ThinObject5K/{images,masks}_train, cascade_psp/<set>/')
+
+
+def _folder(root: str) -> FormatSpec:
+    return FormatSpec(
+        scope='mmseg',
+        datasets=[dict(type='FolderMaskDataset')],
+        loading=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')],
+        required=[('images', 'image folder'), ('masks', 'mask folder')],
+        layout='folder root: images/**/<name>.<ext> with masks/**/<name>.png (label PNGs: '
+               '0 background, 255 ignore, any other value an object)',
+        background_labels=(0, ))
+
+
+FORMATS: Dict[str, Callable[[str], FormatSpec]] = {
+    'voc': _voc,
+    'ade20k': _ade20k,
+    'cityscapes': _cityscapes,
+    'coco': _coco,
+    'coco_panoptic': _coco_panoptic,
+    'hqseg': _hqseg,
+    'folder': _folder,
+}
+
+
+def format_spec(fmt: str, root: str) -> FormatSpec:
+    """The spec of ``fmt`` for the dataset at ``root``, after checking its layout.
+
+    Raises:
+        ValueError: unknown format.
+        FileNotFoundError: a required file or folder is missing (named, with the layout).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f'unknown format {fmt!r}; choose from {", ".join(FORMATS)}')
+    if not osp.isdir(root):
+        raise FileNotFoundError(f'source root {root!r} is not a folder')
+    spec = FORMATS[fmt](root)
+    for rel, what in spec.required:
+        if not osp.exists(osp.join(root, rel)):
+            raise FileNotFoundError(f'{fmt}: {what} {osp.join(root, rel)!r} is missing. Expected '
+                                    f'layout: {spec.layout}')
+    for marker, dataset in spec.optional_datasets:
+        if osp.exists(osp.join(root, marker)):
+            spec.datasets.append(dataset)
+    return spec
+
+
+def list_files(root: str) -> List[str]:
+    """All files under ``root``, relative, sorted (the copy plan of the offline tool)."""
+    out = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        out += [osp.relpath(osp.join(folder, f), root) for f in sorted(files)]
+    return out
+

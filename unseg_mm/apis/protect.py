@@ -1,0 +1,261 @@
+"""protect(): image + object prompts -> published uint8 image. The one core behind the offline
+tool (``tools/protect_dataset.py``) and the ``UnSegProtect`` dataset transform.
+
+Data flow: object masks (from the dataset's annotations) -> prompts (mask / box / points of each
+object, or of their union) -> one generator forward pass at the generator's square frame ->
+pattern in [-1, 1] -> upsampled to the image -> scaled by ``eps_object`` inside the objects and
+``eps_background`` elsewhere -> added to the uint8 image, rounded, clipped to [0, 255].
+
+Budgets are in [0, 1] intensity units (8/255 = eight grey levels of a uint8 image); since the
+image is integer, rounding keeps ``|published - original| <= round(255 * eps)`` pixel-wise.
+"""
+import hashlib
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..models.generator import UnSegGenerator
+from ..models.prompts import Prompts, masks_to_boxes, sample_points
+
+PROMPT_TYPES = ('mask', 'box', 'point')
+MULTI_OBJECT_RULES = ('union', 'per_object')
+
+
+@dataclass
+class ProtectConfig:
+    """Settings of :func:`protect`.
+
+    Attributes:
+        eps_object: L-inf budget inside prompted objects ([0, 1] units; default 8/255, what the
+            reference's released generation scripts used).
+        eps_background: L-inf budget elsewhere (default 2/255).
+        prompt_type: what the generator is prompted with: ``mask``, ``box`` or ``point``.
+        multi_object: ``union`` (one prompt for the union of all objects, as the reference does)
+            or ``per_object`` (one forward pass per object; inside object k its own pattern,
+            outside all objects the mean of the objects' patterns).
+        num_points: points per object for ``point`` prompts.
+        seed: base seed of point sampling (combined with each image's key).
+        device: torch device of the generator.
+        dtype: ``float32`` or ``bfloat16`` for the generator forward (autocast).
+        batch_size: generator forward passes per batch.
+    """
+    eps_object: float = 8 / 255
+    eps_background: float = 2 / 255
+    prompt_type: str = 'mask'
+    multi_object: str = 'union'
+    num_points: int = 10
+    seed: int = 0
+    device: str = 'cpu'
+    dtype: str = 'float32'
+    batch_size: int = 4
+
+    def __post_init__(self) -> None:
+        if self.prompt_type not in PROMPT_TYPES:
+            raise ValueError(f'prompt_type must be one of {PROMPT_TYPES}, got '
+                             f'{self.prompt_type!r}')
+        if self.multi_object not in MULTI_OBJECT_RULES:
+            raise ValueError(f'multi_object must be one of {MULTI_OBJECT_RULES}, got '
+                             f'{self.multi_object!r}')
+        for name in ('eps_object', 'eps_background'):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f'{name} must be in [0, 1] (intensity units, e.g. 8/255), got '
+                                 f'{value}')
+        if self.dtype not in ('float32', 'bfloat16'):
+            raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
+        if self.num_points < 1 or self.batch_size < 1:
+            raise ValueError('num_points and batch_size must be >= 1')
+
+
+@dataclass
+class ImagePrompts:
+    """What protection knows about one image, from its annotations.
+
+    Attributes:
+        objects: binary H x W masks of the objects to protect (instances or class regions).
+        keep_clean: optional H x W mask of pixels to leave untouched (objects of classes that
+            partial protection does not cover).
+    """
+    objects: List[np.ndarray] = field(default_factory=list)
+    keep_clean: Optional[np.ndarray] = None
+
+
+@dataclass
+class ProtectResult:
+    """A published image and what was done to it."""
+    image: np.ndarray
+    linf_object: int
+    linf_background: int
+    num_objects: int
+
+
+def image_seed(base: int, key: str) -> int:
+    """Deterministic per-image seed from the run's seed and the image's key (e.g. its path)."""
+    digest = hashlib.sha256(f'{base}:{key}'.encode()).digest()
+    return int.from_bytes(digest[:8], 'little') & ((1 << 63) - 1)
+
+
+def is_kept_clean(key: str, seed: int, ratio: float) -> bool:
+    """Whether the image ``key`` stays clean when only a ``1 - ratio`` share is protected.
+
+    Decided by a hash of the key, so the offline tool and the transform pick the same images
+    and the choice does not depend on order or sharding.
+    """
+    if ratio <= 0:
+        return False
+    return image_seed(seed, 'mix:' + key) / float(1 << 63) < ratio
+
+
+def _to_frame(image: np.ndarray, frame: int, channel_order: str) -> torch.Tensor:
+    """uint8 H x W x 3 -> 1 x 3 x frame x frame RGB in [0, 1]: pad bottom/right to a square with
+    black, then resize (bilinear), as the reference's generation does."""
+    rgb = image[..., ::-1] if channel_order == 'bgr' else image
+    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float()[None] / 255.0
+    side = max(x.shape[-2:])
+    x = F.pad(x, (0, side - x.shape[-1], 0, side - x.shape[-2]))
+    return F.interpolate(x, size=(frame, frame), mode='bilinear', align_corners=False)
+
+
+def _mask_to_frame(mask: np.ndarray, frame: int) -> torch.Tensor:
+    m = torch.from_numpy(mask.astype(np.float32))[None, None]
+    side = max(m.shape[-2:])
+    m = F.pad(m, (0, side - m.shape[-1], 0, side - m.shape[-2]))
+    return F.interpolate(m, size=(frame, frame), mode='bilinear', align_corners=False).round()
+
+
+def _prompts_for(masks: torch.Tensor, prompt_type: str, num_points: int,
+                 generator: torch.Generator) -> Prompts:
+    if prompt_type == 'mask':
+        return Prompts(masks=masks)
+    if prompt_type == 'box':
+        return Prompts(boxes=masks_to_boxes(masks))
+    coords, labels = sample_points(masks, num_points, generator)
+    return Prompts(point_coords=coords, point_labels=labels)
+
+
+def _cat_prompts(parts: List[Prompts]) -> Prompts:
+    def cat(name):
+        values = [getattr(p, name) for p in parts]
+        return None if values[0] is None else torch.cat(values)
+
+    return Prompts(boxes=cat('boxes'), point_coords=cat('point_coords'),
+                   point_labels=cat('point_labels'), masks=cat('masks'))
+
+
+def _pattern_to_image(pattern: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Frame-space pattern 3 x f x f -> 3 x h x w over the original image (undo pad + resize)."""
+    side = max(h, w)
+    full = F.interpolate(pattern[None].float(), size=(side, side), mode='bilinear',
+                         align_corners=False)[0]
+    return full[:, :h, :w]
+
+
+@torch.no_grad()
+def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
+                      prompts: Sequence[ImagePrompts], cfg: ProtectConfig,
+                      keys: Sequence[str], channel_order: str = 'bgr') -> List[torch.Tensor]:
+    """Per image, the 3 x H x W pattern in [-1, 1] (RGB) the budget is applied to.
+
+    Objects-free images get ``None``. Forward passes are batched ``cfg.batch_size`` at a time.
+    """
+    frame = generator.img_size
+    device = torch.device(cfg.device)
+    # One forward pass per (image, prompt): (image index, object index, frame image, frame mask).
+    passes = []
+    for idx, (image, prompt) in enumerate(zip(images, prompts)):
+        if not prompt.objects:
+            continue
+        framed = _to_frame(image, frame, channel_order)
+        if cfg.multi_object == 'union':
+            masks = [np.logical_or.reduce([o.astype(bool) for o in prompt.objects])]
+        else:
+            masks = prompt.objects
+        passes += [(idx, k, framed, _mask_to_frame(m, frame)) for k, m in enumerate(masks)]
+    patterns = {}
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) \
+        if cfg.dtype == 'bfloat16' else nullcontext()
+    for start in range(0, len(passes), cfg.batch_size):
+        chunk = passes[start:start + cfg.batch_size]
+        # Point sampling is seeded per (image, object), so results do not depend on batching.
+        batch_prompts = _cat_prompts([
+            _prompts_for(mask, cfg.prompt_type, cfg.num_points,
+                         torch.Generator().manual_seed(image_seed(cfg.seed, keys[idx]) + k))
+            for idx, k, _, mask in chunk
+        ]).to(device)
+        images_t = torch.cat([framed for _, _, framed, _ in chunk]).to(device)
+        with autocast:
+            out = generator(images_t, batch_prompts).float().cpu()
+        for (idx, _, _, _), pattern in zip(chunk, out):
+            patterns.setdefault(idx, []).append(pattern)
+    results = []
+    for idx, (image, prompt) in enumerate(zip(images, prompts)):
+        if idx not in patterns:
+            results.append(None)
+            continue
+        h, w = image.shape[:2]
+        per_object = [_pattern_to_image(p, h, w) for p in patterns[idx]]
+        if len(per_object) == 1:
+            results.append(per_object[0])
+            continue
+        combined = torch.stack(per_object).mean(0)  # outside all objects: the mean pattern
+        for obj, pat in zip(prompt.objects, per_object):
+            inside = torch.from_numpy(obj.astype(bool))
+            combined[:, inside] = pat[:, inside]
+        results.append(combined)
+    return results
+
+
+def apply_pattern(image: np.ndarray, pattern: Optional[torch.Tensor], prompt: ImagePrompts,
+                  cfg: ProtectConfig, channel_order: str = 'bgr') -> ProtectResult:
+    """Scale ``pattern`` by the region budgets and add it to ``image`` (uint8, rounded, clipped)."""
+    if pattern is None:
+        return ProtectResult(image.copy(), 0, 0, 0)
+    h, w = image.shape[:2]
+    region = np.logical_or.reduce([o.astype(bool) for o in prompt.objects])
+    budget = np.where(region, cfg.eps_object, cfg.eps_background).astype(np.float32) * 255.0
+    if prompt.keep_clean is not None:
+        budget[prompt.keep_clean.astype(bool) & ~region] = 0.0
+    delta = pattern.numpy().transpose(1, 2, 0)  # H x W x 3, RGB
+    if channel_order == 'bgr':
+        delta = delta[..., ::-1]
+    delta = delta * budget[..., None]
+    published = np.clip(np.rint(image.astype(np.float32) + delta), 0, 255).astype(np.uint8)
+    diff = np.abs(published.astype(np.int16) - image.astype(np.int16)).max(axis=2)
+    return ProtectResult(published, int(diff[region].max(initial=0)),
+                         int(diff[~region].max(initial=0)), len(prompt.objects))
+
+
+def protect(images: Sequence[np.ndarray], prompts: Sequence[ImagePrompts],
+            generator: UnSegGenerator, cfg: ProtectConfig, keys: Sequence[str],
+            channel_order: str = 'bgr') -> List[ProtectResult]:
+    """Protect a batch of images (uint8 H x W x 3, ``channel_order`` BGR as mmcv loads them).
+
+    Args:
+        images: the images as published so far (full resolution, any sizes).
+        prompts: per image, the objects to protect (see :class:`ImagePrompts`).
+        generator: a loaded :class:`UnSegGenerator` (eval mode, on ``cfg.device``).
+        cfg: budgets and prompting (see :class:`ProtectConfig`).
+        keys: a stable identifier per image (e.g. its relative path): with ``cfg.seed`` it fixes
+            every random choice, so the same image always gets the same pixels.
+
+    Returns:
+        Per image, the published uint8 image and the measured L-inf change per region
+        (objects / elsewhere, in grey levels). Images without objects are returned unchanged.
+    """
+    if not (len(images) == len(prompts) == len(keys)):
+        raise ValueError('images, prompts and keys must have the same length')
+    for key, image, prompt in zip(keys, images, prompts):
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f'{key}: expected a uint8 H x W x 3 image, got {image.dtype} '
+                             f'{image.shape}')
+        for obj in prompt.objects:
+            if obj.shape != image.shape[:2]:
+                raise ValueError(f'{key}: object mask {obj.shape} does not match the image '
+                                 f'{image.shape[:2]}')
+    patterns = generate_patterns(generator, images, prompts, cfg, keys, channel_order)
+    return [apply_pattern(img, pat, prm, cfg, channel_order)
+            for img, pat, prm in zip(images, patterns, prompts)]

@@ -1,0 +1,135 @@
+"""UnSegProtect: the protection as an OpenMMLab data transform (right after LoadAnnotations)."""
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmengine.fileio import get
+from mmengine.registry import TRANSFORMS
+
+from ..apis.protect import ProtectConfig, is_kept_clean, protect
+from .prompt_extraction import objects_from_results
+
+
+@TRANSFORMS.register_module()
+class UnSegProtect(BaseTransform):
+    """Replace ``results['img']`` by its protected version, as ``tools/protect_dataset.py`` would
+    have published it.
+
+    Place it right after the loading transforms (``LoadImageFromFile`` + ``LoadAnnotations`` /
+    ``LoadPanopticAnnotations``), before any resize, crop or flip: it sees the image as it would
+    be published. Either computes the protection (``checkpoint``; the generator is loaded lazily
+    in each dataloader worker, on ``device``) or reads the image the offline tool wrote
+    (``cache``), or both (cache first, computing what the cache lacks).
+
+    Args:
+        checkpoint: generator file (see ``unseg_mm.apis.checkpoint``).
+        sam_checkpoint: SAM file of the generator, when not the recorded one.
+        cache: ``dict(src_root=..., protected_root=...)``: the protected copy of the dataset
+            whose root ``src_root`` the pipeline reads from.
+        eps_object, eps_background, prompt_type, multi_object, num_points, seed, device, dtype:
+            see :class:`unseg_mm.apis.protect.ProtectConfig`.
+        source, ignore_labels, background_labels, classes: which annotations become objects, see
+            :func:`unseg_mm.datasets.prompt_extraction.objects_from_results`.
+        mix_clean_ratio: fraction of images left clean (chosen by a hash of the file name and
+            ``seed``, the same images as the offline tool's ``--mix-clean-ratio``).
+    """
+
+    def __init__(self,
+                 checkpoint: Optional[str] = None,
+                 sam_checkpoint: Optional[str] = None,
+                 cache: Optional[dict] = None,
+                 eps_object: float = 8 / 255,
+                 eps_background: float = 2 / 255,
+                 prompt_type: str = 'mask',
+                 multi_object: str = 'union',
+                 num_points: int = 10,
+                 source: str = 'auto',
+                 ignore_labels: Sequence[int] = (255, ),
+                 background_labels: Sequence[int] = (),
+                 classes: Optional[Sequence[int]] = None,
+                 mix_clean_ratio: float = 0.0,
+                 seed: int = 0,
+                 device: str = 'cpu',
+                 dtype: str = 'float32') -> None:
+        if checkpoint is None and cache is None:
+            raise ValueError('UnSegProtect needs a generator checkpoint, a cache of protected '
+                             'images, or both')
+        if cache is not None and set(cache) != {'src_root', 'protected_root'}:
+            raise ValueError("cache must be dict(src_root=..., protected_root=...)")
+        if not 0 <= mix_clean_ratio <= 1:
+            raise ValueError(f'mix_clean_ratio must be in [0, 1], got {mix_clean_ratio}')
+        self.checkpoint = checkpoint
+        self.sam_checkpoint = sam_checkpoint
+        self.cache = cache
+        self.cfg = ProtectConfig(eps_object=eps_object, eps_background=eps_background,
+                                 prompt_type=prompt_type, multi_object=multi_object,
+                                 num_points=num_points, seed=seed, device=device, dtype=dtype,
+                                 batch_size=1)
+        self.source = source
+        self.ignore_labels = tuple(ignore_labels)
+        self.background_labels = tuple(background_labels)
+        self.classes = None if classes is None else tuple(classes)
+        self.mix_clean_ratio = mix_clean_ratio
+        self._generator = None
+        self._pid = None
+
+    def __getstate__(self):
+        # Dataloader workers load their own generator; never pickle a model into them.
+        state = dict(self.__dict__)
+        state['_generator'] = None
+        state['_pid'] = None
+        return state
+
+    @property
+    def generator(self):
+        if self._generator is None or self._pid != os.getpid():
+            from ..apis.checkpoint import load_generator
+            self._generator = load_generator(self.checkpoint, self.sam_checkpoint,
+                                             device=self.cfg.device)
+            self._pid = os.getpid()
+        return self._generator
+
+    def _from_cache(self, img_path: str) -> Optional[np.ndarray]:
+        rel = osp.relpath(osp.abspath(img_path), osp.abspath(self.cache['src_root']))
+        if rel.startswith('..'):
+            raise ValueError(f'{img_path!r} is not under the cache src_root '
+                             f'{self.cache["src_root"]!r}')
+        path = osp.join(self.cache['protected_root'], rel)
+        if not osp.isfile(path):
+            if self.checkpoint is None:
+                raise FileNotFoundError(f'protected image {path!r} (for {img_path!r}) is missing '
+                                        f'from the cache; run tools/protect_dataset.py or give '
+                                        f'a checkpoint')
+            return None
+        return mmcv.imfrombytes(get(path), flag='color')
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        key = osp.basename(results['img_path'])
+        if is_kept_clean(key, self.cfg.seed, self.mix_clean_ratio):
+            return results
+        protected = self._from_cache(results['img_path']) if self.cache else None
+        if protected is None:
+            as_uint8 = img
+            if img.dtype != np.uint8:
+                as_uint8 = img.astype(np.uint8)
+                if not np.array_equal(as_uint8, img):
+                    raise ValueError(f'{results["img_path"]}: UnSegProtect needs the image as '
+                                     f'loaded (integer 0-255 values); move it before any '
+                                     f'normalisation or resizing')
+            prompts = objects_from_results(results, self.source, self.ignore_labels,
+                                           self.background_labels, self.classes)
+            protected = protect([as_uint8], [prompts], self.generator, self.cfg, [key])[0].image
+        if protected.shape != img.shape:
+            raise ValueError(f'protected image for {results["img_path"]} is {protected.shape}, '
+                             f'the loaded one {img.shape}')
+        results['img'] = protected.astype(img.dtype)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(checkpoint={self.checkpoint!r}, cache={self.cache!r}, '
+                f'eps_object={self.cfg.eps_object:.5f}, eps_background='
+                f'{self.cfg.eps_background:.5f}, prompt_type={self.cfg.prompt_type!r})')

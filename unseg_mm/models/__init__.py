@@ -1,0 +1,11 @@
+"""UnSeg models on segment-anything's modules (registered in mmengine's root MODELS)."""
+from .bilevel import UnSegBilevel
+from .data_preprocessor import UnSegDataPreprocessor
+from .generator import UnSegGenerator
+from .interactive import InteractiveSegmentor
+from .prompts import Prompts
+from .sam_builder import SAM_ARCHS
+from .surrogate import SAMSurrogate
+
+__all__ = ['UnSegBilevel', 'UnSegDataPreprocessor', 'UnSegGenerator', 'InteractiveSegmentor',
+           'Prompts', 'SAM_ARCHS', 'SAMSurrogate']

@@ -1,0 +1,177 @@
+"""UnSegBilevel: the min-min training of the generator against a from-scratch SAM surrogate."""
+from contextlib import contextmanager
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapperDict
+from mmengine.registry import MODELS
+from mmengine.structures import PixelData
+
+from .losses import point_sampled_mask_loss
+from .perturbation import budget_region, scale_noise
+from .prompts import Prompts, random_prompt_types, sample_prompts
+
+SURROGATE = 'surrogate'
+GENERATOR = 'generator'
+
+
+@contextmanager
+def frozen(module: torch.nn.Module):
+    """Temporarily stop gradients into ``module``'s parameters (restoring their flags after)."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+@MODELS.register_module()
+class UnSegBilevel(BaseModel):
+    """Bilevel min-min optimisation: both levels minimise the surrogate's mask loss.
+
+    Surrogate phases train the surrogate on perturbed images (generator frozen); generator phases
+    train the generator's noise decoder through the frozen surrogate. Phases alternate in blocks of
+    ``alternation['surrogate']`` then ``alternation['generator']`` units, a unit being an epoch (as
+    the reference: 1 surrogate epoch, then 3 generator epochs) or an iteration.
+
+    Args:
+        generator, surrogate: configs of :class:`UnSegGenerator` and :class:`SAMSurrogate`.
+        data_preprocessor: config of :class:`UnSegDataPreprocessor` (frame = generator size).
+        eps_object, eps_background: training L-inf budgets inside / outside the object, in [0, 1]
+            intensity units (UnSeg trains at 1/255 and 0.25/255 and generates at larger budgets,
+            "epsilon generalisation").
+        alternation: ``dict(by='epoch'|'iter', surrogate=int, generator=int)``.
+        generator_target: ``'ones'`` (the released code: push the surrogate to predict the whole
+            image as object) or ``'gt'`` (the paper's text: minimise the surrogate's loss on the
+            ground truth).
+        num_prompt_points: positive points per point prompt.
+        loss_points, oversample_ratio, importance_sample_ratio: point sampling of the mask loss
+            (112 x 112 points for ViT-B as SAM-HQ).
+        val_prompt: prompt type the surrogate gets at validation (the reference validates with
+            boxes on perturbed images).
+    """
+
+    def __init__(self,
+                 generator: dict,
+                 surrogate: dict,
+                 data_preprocessor: Optional[dict] = None,
+                 eps_object: float = 1 / 255,
+                 eps_background: float = 0.25 / 255,
+                 alternation: Optional[dict] = None,
+                 generator_target: str = 'ones',
+                 num_prompt_points: int = 10,
+                 loss_points: int = 112 * 112,
+                 oversample_ratio: float = 3.0,
+                 importance_sample_ratio: float = 0.75,
+                 val_prompt: str = 'box',
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.generator = MODELS.build(generator)
+        self.generator.save_frozen_weights = False
+        self.surrogate = MODELS.build(surrogate)
+        # Kept here: under MMSeparateDistributedDataParallel the sub-models are DDP-wrapped.
+        self.surrogate_size = self.surrogate.img_size
+        if generator_target not in ('ones', 'gt'):
+            raise ValueError(f"generator_target must be 'ones' or 'gt', got {generator_target!r}")
+        alternation = dict(by='epoch', surrogate=1, generator=3, **(alternation or {}))
+        if alternation['by'] not in ('epoch', 'iter') or min(alternation['surrogate'],
+                                                             alternation['generator']) < 0 or \
+                alternation['surrogate'] + alternation['generator'] == 0:
+            raise ValueError(f'bad alternation {alternation}')
+        self.alternation = alternation
+        self.eps_object = eps_object
+        self.eps_background = eps_background
+        self.generator_target = generator_target
+        self.num_prompt_points = num_prompt_points
+        self.loss_cfg = dict(num_points=loss_points, oversample_ratio=oversample_ratio,
+                             importance_sample_ratio=importance_sample_ratio)
+        self.val_prompt = val_prompt
+
+    # ------------------------------------------------------------------------------------------
+    def phase(self, counter: Optional[int] = None) -> str:
+        """Which level trains at epoch/iteration ``counter`` (default: the current one)."""
+        if counter is None:
+            counter = MessageHub.get_current_instance().get_info(self.alternation['by'], 0)
+        period = self.alternation['surrogate'] + self.alternation['generator']
+        return SURROGATE if counter % period < self.alternation['surrogate'] else GENERATOR
+
+    def perturb(self, images: torch.Tensor, masks: torch.Tensor, prompts: Prompts,
+                size: int) -> torch.Tensor:
+        """Perturbed images at ``size`` px: the generator's pattern within the training budget.
+
+        Args:
+            images, masks: B x 3 x S x S in [0, 1] and B x 1 x S x S object masks (S = generator
+                frame); ``masks`` define the budget regions.
+            prompts: the generator's prompts, in its frame.
+        """
+        noise = self.generator(images, prompts)
+        small = F.interpolate(images, size=(size, size), mode='bilinear', align_corners=False)
+        delta = scale_noise(noise, budget_region(masks, (size, size)), self.eps_object,
+                            self.eps_background)
+        return (small + delta).clamp(0, 1)
+
+    def _generator_prompts(self, masks: torch.Tensor) -> Prompts:
+        types = random_prompt_types(None, subset=True)
+        return sample_prompts(masks, types, self.num_prompt_points)
+
+    def _surrogate_batch(self, masks: torch.Tensor):
+        size = self.surrogate_size
+        soft = F.interpolate(masks, size=(size, size), mode='bilinear', align_corners=False)
+        prompts = sample_prompts(budget_region(masks, (size, size)),
+                                 random_prompt_types(None, subset=False), self.num_prompt_points)
+        return soft, prompts
+
+    def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
+        data = self.data_preprocessor(data, True)
+        images, masks = data['images'], data['masks']
+        soft_target, sur_prompts = self._surrogate_batch(masks)
+        gen_prompts = self._generator_prompts(masks)
+        phase = self.phase()
+        if phase == SURROGATE:
+            wrapper = optim_wrapper[SURROGATE]
+            with wrapper.optim_context(self.surrogate):
+                with torch.no_grad():
+                    perturbed = self.perturb(images, masks, gen_prompts, self.surrogate_size)
+                logits = self.surrogate(perturbed, sur_prompts)
+                loss = point_sampled_mask_loss(logits, soft_target, **self.loss_cfg)
+            wrapper.update_params(loss)
+            return dict(loss_surrogate=loss.detach())
+        wrapper = optim_wrapper[GENERATOR]
+        with wrapper.optim_context(self.generator), frozen(self.surrogate):
+            perturbed = self.perturb(images, masks, gen_prompts, self.surrogate_size)
+            logits = self.surrogate(perturbed, sur_prompts)
+            target = torch.ones_like(soft_target) if self.generator_target == 'ones' \
+                else soft_target
+            loss = point_sampled_mask_loss(logits, target, **self.loss_cfg)
+        wrapper.update_params(loss)
+        return dict(loss_generator=loss.detach())
+
+    # ------------------------------------------------------------------------------------------
+    def forward(self, images: torch.Tensor, masks: torch.Tensor, data_samples: List = None,
+                mode: str = 'predict'):
+        """``predict``: the surrogate's masks on perturbed images (validation of both levels).
+
+        The generator is prompted with the object mask (as at generation time); the surrogate
+        with ``val_prompt``. Predictions are written as ``pred_sem_seg`` (0/1) at each sample's
+        unpadded size, so mmseg's ``IoUMetric`` scores them.
+        """
+        if mode != 'predict':
+            raise ValueError(f'UnSegBilevel trains through train_step; forward mode {mode!r} is '
+                             f'not supported')
+        size = self.surrogate_size
+        perturbed = self.perturb(images, masks, Prompts(masks=masks), size)
+        prompts = sample_prompts(budget_region(masks, (size, size)), (self.val_prompt, ),
+                                 self.num_prompt_points)
+        logits = self.surrogate(perturbed, prompts)
+        logits = F.interpolate(logits, size=images.shape[-2:], mode='bilinear',
+                               align_corners=False)
+        for sample, logit in zip(data_samples, logits):
+            h, w = sample.gt_sem_seg.shape
+            sample.pred_sem_seg = PixelData(data=(logit[:, :h, :w] > 0).long())
+        return data_samples

@@ -1,0 +1,142 @@
+"""SAM's mask decoder, batched, and UnSeg's noise decoder built on it.
+
+The noise decoder is SAM-HQ-like: three learned noise tokens (one per RGB channel) join SAM's
+output tokens in the frozen two-way transformer; per-channel hypernetwork MLPs turn each
+noise-token output into a dynamic filter that is applied to a fusion of early ViT features, the
+final image embedding and SAM's upscaled mask features; ``tanh`` bounds the result to [-1, 1].
+Every new parameter has ``noise`` in its name (the trainable set); parameter names and shapes
+follow the UnSeg release so its weights load unchanged.
+"""
+from typing import List, Sequence, Tuple
+
+import torch
+from segment_anything.modeling import MaskDecoder
+from segment_anything.modeling.common import LayerNorm2d
+from segment_anything.modeling.mask_decoder import MLP
+from torch import nn
+
+NUM_NOISE_CHANNELS = 3
+
+
+class BatchedMaskDecoder(MaskDecoder):
+    """SAM's ``MaskDecoder`` with one prompt set per image of the batch.
+
+    SAM's own ``predict_masks`` repeats a single image embedding for every prompt; here image ``i``
+    of the batch is paired with prompt set ``i``. Weights and outputs are SAM's.
+    """
+
+    def run_transformer(self, image_embeddings: torch.Tensor, image_pe: torch.Tensor,
+                        sparse_prompt_embeddings: torch.Tensor,
+                        dense_prompt_embeddings: torch.Tensor,
+                        extra_tokens: Sequence[torch.Tensor] = ()
+                        ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Two-way transformer over [iou, mask, *extra, prompt] tokens and the image embedding.
+
+        Args:
+            image_embeddings: B x C x h x w.
+            image_pe: 1 x C x h x w dense positional encoding.
+            sparse_prompt_embeddings: B x N x C (points, boxes).
+            dense_prompt_embeddings: B x C x h x w (mask prompt or "no mask").
+            extra_tokens: additional learned tokens (each K x C) placed after SAM's.
+
+        Returns:
+            token outputs B x T x C and updated image features B x C x h x w.
+        """
+        batch = image_embeddings.shape[0]
+        output_tokens = torch.cat([self.iou_token.weight, self.mask_tokens.weight,
+                                   *extra_tokens], dim=0)
+        tokens = torch.cat([output_tokens.unsqueeze(0).expand(batch, -1, -1),
+                            sparse_prompt_embeddings], dim=1)
+        src = image_embeddings + dense_prompt_embeddings
+        pos_src = image_pe.expand(batch, -1, -1, -1)
+        b, c, h, w = src.shape
+        hs, src = self.transformer(src, pos_src, tokens)
+        return hs, src.transpose(1, 2).reshape(b, c, h, w)
+
+    def predict_masks(self, image_embeddings: torch.Tensor, image_pe: torch.Tensor,
+                      sparse_prompt_embeddings: torch.Tensor,
+                      dense_prompt_embeddings: torch.Tensor
+                      ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Mask logits B x M x 4h x 4w and IoU predictions B x M, as SAM's decoder."""
+        hs, src = self.run_transformer(image_embeddings, image_pe, sparse_prompt_embeddings,
+                                       dense_prompt_embeddings)
+        mask_tokens_out = hs[:, 1:1 + self.num_mask_tokens]
+        upscaled = self.output_upscaling(src)
+        hyper_in = torch.stack([mlp(mask_tokens_out[:, i])
+                                for i, mlp in enumerate(self.output_hypernetworks_mlps)], dim=1)
+        b, c, h, w = upscaled.shape
+        masks = (hyper_in @ upscaled.view(b, c, h * w)).view(b, -1, h, w)
+        return masks, self.iou_prediction_head(hs[:, 0])
+
+
+def _init_xavier(modules: List[nn.Module]) -> None:
+    for module in modules:
+        for layer in module.modules():
+            if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.xavier_uniform_(layer.weight)
+
+
+class NoiseMaskDecoder(BatchedMaskDecoder):
+    """SAM's mask decoder plus UnSeg's trainable noise head.
+
+    Args:
+        transformer_dim: SAM's prompt embedding width C (256 for SAM).
+        transformer: SAM's two-way transformer.
+        vit_dim: width of the image encoder's early feature (768 for ViT-B).
+        num_multimask_outputs, iou_head_hidden_dim: as SAM's ``MaskDecoder``.
+        legacy_token_slice: read the noise-token outputs the way the UnSeg release does (SAM's
+            last mask-token output plus the first two noise tokens). Needed to run the released
+            ``Generator_unseg_final.pth`` as trained; our own generators use the three noise tokens.
+    """
+
+    def __init__(self, *, transformer_dim: int, transformer: nn.Module, vit_dim: int,
+                 num_multimask_outputs: int = 3, iou_head_hidden_dim: int = 256,
+                 legacy_token_slice: bool = False) -> None:
+        super().__init__(transformer_dim=transformer_dim, transformer=transformer,
+                         num_multimask_outputs=num_multimask_outputs,
+                         iou_head_hidden_dim=iou_head_hidden_dim)
+        d = transformer_dim
+        self.legacy_token_slice = legacy_token_slice
+        self.noise_token = nn.Embedding(NUM_NOISE_CHANNELS, d)
+        self.noise_mlp = nn.ModuleList(
+            [MLP(d, d, d // 8, 3) for _ in range(NUM_NOISE_CHANNELS)])
+        # Early ViT feature (h x w x vit_dim) -> 4h x 4w x d/8
+        self.noise_compress_vit_feat = nn.Sequential(
+            nn.Conv2d(vit_dim, vit_dim, 3, 1, 1), LayerNorm2d(vit_dim), nn.GELU(),
+            nn.ConvTranspose2d(vit_dim, d, kernel_size=2, stride=2), LayerNorm2d(d), nn.GELU(),
+            nn.ConvTranspose2d(d, d // 8, kernel_size=2, stride=2))
+        # Final image embedding (h x w x d) -> 4h x 4w x d/8
+        self.noise_embedding_encoder = nn.Sequential(
+            nn.Conv2d(d, d, 3, 1, 1), LayerNorm2d(d), nn.GELU(),
+            nn.ConvTranspose2d(d, d // 4, kernel_size=2, stride=2), LayerNorm2d(d // 4),
+            nn.GELU(), nn.ConvTranspose2d(d // 4, d // 8, kernel_size=2, stride=2))
+        # Refines SAM's (frozen) upscaled mask features, 4h x 4w x d/8
+        self.noise_embedding_maskfeature = nn.Sequential(
+            nn.Conv2d(d // 8, d // 4, 3, 1, 1), LayerNorm2d(d // 4), nn.GELU(),
+            nn.Conv2d(d // 4, d // 8, 3, 1, 1))
+        nn.init.xavier_uniform_(self.noise_token.weight)
+        _init_xavier([self.noise_compress_vit_feat, self.noise_embedding_encoder,
+                      self.noise_embedding_maskfeature])
+
+    def predict_noise(self, image_embeddings: torch.Tensor, early_features: torch.Tensor,
+                      image_pe: torch.Tensor, sparse_prompt_embeddings: torch.Tensor,
+                      dense_prompt_embeddings: torch.Tensor) -> torch.Tensor:
+        """Perturbation pattern B x 3 x 4h x 4w in [-1, 1] (RGB channel order).
+
+        Args:
+            image_embeddings: B x C x h x w final image embedding.
+            early_features: B x vit_dim x h x w output of the first global-attention block.
+            image_pe, sparse_prompt_embeddings, dense_prompt_embeddings: as SAM's decoder.
+        """
+        fused = (self.noise_embedding_encoder(image_embeddings) +
+                 self.noise_compress_vit_feat(early_features))
+        hs, src = self.run_transformer(image_embeddings, image_pe, sparse_prompt_embeddings,
+                                       dense_prompt_embeddings,
+                                       extra_tokens=[self.noise_token.weight])
+        first = self.num_mask_tokens if self.legacy_token_slice else 1 + self.num_mask_tokens
+        noise_tokens_out = hs[:, first:first + NUM_NOISE_CHANNELS]
+        features = self.noise_embedding_maskfeature(self.output_upscaling(src)) + fused
+        hyper_in = torch.stack([mlp(noise_tokens_out[:, i])
+                                for i, mlp in enumerate(self.noise_mlp)], dim=1)
+        b, c, h, w = features.shape
+        return torch.tanh((hyper_in @ features.view(b, c, h * w)).view(b, -1, h, w))
