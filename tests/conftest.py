@@ -21,6 +21,31 @@ def mini_root(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope='session')
+def tiny_sam_file(tmp_path_factory):
+    """A SAM-layout checkpoint of the tiny architecture (random weights, written by the test)."""
+    import torch
+    from unseg_mm.models import SAMSurrogate
+    from unseg_mm.models.generator import sam_state_dict_from
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp('sam') / 'sam_tiny.pth'
+    torch.save(sam_state_dict_from(SAMSurrogate(arch='tiny')), path)
+    return str(path)
+
+
+@pytest.fixture(scope='session')
+def tiny_generator_file(tiny_sam_file, tmp_path_factory):
+    """A tiny generator file (random noise decoder over the random tiny SAM)."""
+    import torch
+    from unseg_mm.apis.checkpoint import save_generator
+    from unseg_mm.models import UnSegGenerator
+    torch.manual_seed(1)
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file)
+    path = str(tmp_path_factory.mktemp('generator') / 'generator_tiny.pth')
+    save_generator(generator, path)
+    return path
+
+
 @pytest.fixture
 def in_repo_root(monkeypatch):
     """Run from the repository root (configs use paths relative to it)."""

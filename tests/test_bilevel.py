@@ -13,16 +13,7 @@ from mmseg.structures import SegDataSample
 from conftest import config_path
 from helpers import quick_cfg
 from unseg_mm.apis.checkpoint import load_generator
-from unseg_mm.models import SAMSurrogate, UnSegBilevel
-from unseg_mm.models.generator import sam_state_dict_from
-
-
-@pytest.fixture(scope='module')
-def tiny_sam_file(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp('sam') / 'sam_tiny.pth'
-    torch.save(sam_state_dict_from(SAMSurrogate(arch='tiny')), path)
-    return str(path)
+from unseg_mm.models import UnSegBilevel
 
 
 def _model(sam, **kwargs):

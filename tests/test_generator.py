@@ -18,15 +18,6 @@ def _masks(batch, size, box=(0.2, 0.3, 0.7, 0.8)):
     return m
 
 
-@pytest.fixture(scope='module')
-def tiny_sam_file(tmp_path_factory):
-    """A SAM-layout checkpoint of the tiny architecture (random weights, written by the test)."""
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp('sam') / 'sam_tiny.pth'
-    torch.save(sam_state_dict_from(SAMSurrogate(arch='tiny')), path)
-    return str(path)
-
-
 def test_prompt_helpers():
     masks = torch.zeros(2, 1, 16, 20)
     masks[0, 0, 3:7, 5:12] = 1

@@ -10,4 +10,5 @@ model = dict(
     segmentor=dict(type='SAMSurrogate', arch='tiny'),
     loss_points=48 * 48)
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01))
-param_scheduler = [dict(type='CosineAnnealingLR', T_max=40, by_epoch=True, eta_min=1e-5)]
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=60, by_epoch=True, eta_min=1e-5)]
+train_cfg = dict(max_epochs=60, val_interval=20)

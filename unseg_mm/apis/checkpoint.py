@@ -24,6 +24,13 @@ FORMAT = 'unseg_mm.generator/v1'
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value')
 
 
+def default_file_mode() -> int:
+    """Permissions of a newly created file under the current umask (mkstemp makes 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_torch_save(obj, path: str) -> None:
     """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
     folder = osp.dirname(osp.abspath(path))
@@ -32,6 +39,7 @@ def atomic_torch_save(obj, path: str) -> None:
     os.close(fd)
     try:
         torch.save(obj, tmp)
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
         if osp.exists(tmp):

@@ -49,7 +49,7 @@ def iter_datasets(dataset_cfg: dict) -> Iterator[dict]:
         yield dataset_cfg
 
 
-LOADING_TRANSFORMS = ('LoadAnnotations', 'LoadPanopticAnnotations')
+LOADING_TRANSFORMS = ('LoadAnnotations', 'LoadPanopticAnnotations', 'LoadBinaryMask')
 
 
 def _short_type(t) -> str:

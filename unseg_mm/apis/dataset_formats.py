@@ -123,7 +123,8 @@ def _hqseg(root: str) -> FormatSpec:
         loading=[dict(type='LoadImageFromFile'), dict(type='LoadBinaryMask')],
         required=[] if present else [(HQSEG_TRAIN_SUBSETS[0][0], 'an HQSeg-44K training subset')],
         layout='HQSeg-44K root (SAM-HQ layout): DIS5K/DIS-TR/{im,gt}, '
-               'thin_object_detection/ThinObject5K/{images,masks}_train, cascade_psp/<set>/')
+               'thin_object_detection/ThinObject5K/{images,masks}_train, cascade_psp/<set>/',
+        background_labels=(0, ))
 
 
 def _folder(root: str) -> FormatSpec:

@@ -26,6 +26,7 @@ import cv2
 import mmcv
 import numpy as np
 
+from .checkpoint import default_file_mode
 from .dataset_formats import FormatSpec, format_spec, list_files
 from .protect import ImagePrompts, ProtectConfig, is_kept_clean, protect
 
@@ -82,6 +83,7 @@ def atomic_write(path: str, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
         if osp.exists(tmp):
@@ -95,6 +97,7 @@ def atomic_copy(src: str, dst: str) -> None:
     os.close(fd)
     try:
         shutil.copyfile(src, tmp)
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, dst)
     finally:
         if osp.exists(tmp):

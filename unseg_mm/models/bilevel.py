@@ -79,7 +79,7 @@ class UnSegBilevel(BaseModel):
         self.surrogate_size = self.surrogate.img_size
         if generator_target not in ('ones', 'gt'):
             raise ValueError(f"generator_target must be 'ones' or 'gt', got {generator_target!r}")
-        alternation = dict(by='epoch', surrogate=1, generator=3, **(alternation or {}))
+        alternation = {**dict(by='epoch', surrogate=1, generator=3), **(alternation or {})}
         if alternation['by'] not in ('epoch', 'iter') or min(alternation['surrogate'],
                                                              alternation['generator']) < 0 or \
                 alternation['surrogate'] + alternation['generator'] == 0:

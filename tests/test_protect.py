@@ -1,0 +1,437 @@
+"""protect() core, the offline tool and the UnSegProtect transform (one core, identical pixels)."""
+import copy
+import hashlib
+import json
+import os
+import os.path as osp
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import mmcv
+import numpy as np
+import pytest
+from mmengine.dataset import Compose
+from mmengine.registry import DefaultScope
+from PIL import Image
+
+from conftest import REPO_ROOT
+from unseg_mm.apis.checkpoint import load_generator
+from unseg_mm.apis.dataset_formats import format_spec, list_files
+from unseg_mm.apis.protect import ImagePrompts, ProtectConfig, is_kept_clean, protect
+from unseg_mm.apis.protect_dataset import MANIFEST, PREVIEW, build_samples
+from unseg_mm.datasets import UnSegProtect
+
+ROOTS = {
+    'voc': 'VOCdevkit/VOC2012',
+    'ade20k': 'ADEChallengeData2016',
+    'cityscapes': 'cityscapes',
+    'coco': 'coco',
+    'coco_panoptic': 'coco',
+    'hqseg': 'hqseg',
+}
+EPS = dict(voc=(8, 2), ade20k=(8, 2), cityscapes=(8, 2), coco=(8, 2), coco_panoptic=(6, 1),
+           hqseg=(16, 4))
+
+
+def _tool(*args):
+    from tools_entry import protect_main  # noqa: F401  (tools/ is not a package)
+    return protect_main(list(args))
+
+
+@pytest.fixture(autouse=True)
+def _tools_on_path(monkeypatch):
+    monkeypatch.syspath_prepend(osp.join(REPO_ROOT, 'tests'))
+
+
+def _digest(root):
+    return {rel: hashlib.sha256(open(osp.join(root, rel), 'rb').read()).hexdigest()
+            for rel in list_files(root)}
+
+
+def _image(seed=0, shape=(90, 120)):
+    return np.random.default_rng(seed).integers(0, 256, shape + (3, ), dtype=np.uint8)
+
+
+def _box(shape, y0, y1, x0, x1):
+    m = np.zeros(shape, bool)
+    m[y0:y1, x0:x1] = True
+    return m
+
+
+# ------------------------------------------------------------------------------------------------
+# core
+
+
+def test_protect_respects_budgets_and_is_deterministic(tiny_generator_file):
+    generator = load_generator(tiny_generator_file)
+    image = _image()
+    a, b = _box(image.shape[:2], 10, 50, 20, 70), _box(image.shape[:2], 40, 80, 60, 110)
+    keep = _box(image.shape[:2], 0, 8, 0, 120)
+    prompts = ImagePrompts(objects=[a, b], keep_clean=keep)
+    for prompt_type in ('mask', 'box', 'point'):
+        for rule in ('union', 'per_object'):
+            cfg = ProtectConfig(eps_object=8 / 255, eps_background=2 / 255,
+                                prompt_type=prompt_type, multi_object=rule)
+            first = protect([image], [prompts], generator, cfg, ['x.jpg'])[0]
+            again = protect([image], [prompts], generator, cfg, ['x.jpg'])[0]
+            assert np.array_equal(first.image, again.image)
+            diff = np.abs(first.image.astype(int) - image.astype(int)).max(axis=2)
+            region = a | b
+            assert diff[region].max() <= 8 and diff[~region].max() <= 2
+            assert diff[region].max() >= 4, 'object budget unused'
+            assert diff[keep & ~region].max() == 0
+            assert first.linf_object == diff[region].max()
+
+
+def test_protect_leaves_object_free_images_unchanged(tiny_generator_file):
+    generator = load_generator(tiny_generator_file)
+    image = _image(1)
+    out = protect([image], [ImagePrompts()], generator, ProtectConfig(), ['y.jpg'])[0]
+    assert np.array_equal(out.image, image) and out.num_objects == 0
+
+
+def test_point_prompts_do_not_depend_on_batching(tiny_generator_file):
+    generator = load_generator(tiny_generator_file)
+    images = [_image(i) for i in range(3)]
+    prompts = [ImagePrompts(objects=[_box(images[0].shape[:2], 10, 60, 10, 60)])] * 3
+    keys = ['a.jpg', 'b.jpg', 'c.jpg']
+    one = protect(images, prompts, generator, ProtectConfig(prompt_type='point', batch_size=1),
+                  keys)
+    for i in range(3):
+        single = protect([images[i]], [prompts[i]], generator,
+                         ProtectConfig(prompt_type='point', batch_size=1), [keys[i]])[0]
+        assert np.array_equal(single.image, one[i].image)
+
+
+def test_bad_config_and_inputs_are_clear_errors(tiny_generator_file):
+    with pytest.raises(ValueError, match='prompt_type'):
+        ProtectConfig(prompt_type='scribble')
+    with pytest.raises(ValueError, match='8/255'):
+        ProtectConfig(eps_object=8)
+    generator = load_generator(tiny_generator_file)
+    image = _image()
+    with pytest.raises(ValueError, match='z.jpg.*does not match'):
+        protect([image], [ImagePrompts(objects=[np.ones((5, 5), bool)])], generator,
+                ProtectConfig(), ['z.jpg'])
+
+
+def test_mix_clean_choice_is_a_stable_fraction():
+    keys = [f'{i:06d}.jpg' for i in range(2000)]
+    kept = [k for k in keys if is_kept_clean(k, 0, 0.3)]
+    assert 0.25 < len(kept) / len(keys) < 0.35
+    assert kept == [k for k in keys if is_kept_clean(k, 0, 0.3)]
+    assert not any(is_kept_clean(k, 0, 0.0) for k in keys)
+
+
+# ------------------------------------------------------------------------------------------------
+# offline tool on every format, and the transform giving the same pixels
+
+
+@pytest.fixture(scope='module')
+def protected(mini_root, tiny_generator_file, tmp_path_factory):
+    """Every mini format protected once by the offline tool (the default, lossless settings)."""
+    out = {}
+    base = tmp_path_factory.mktemp('protected')
+    for fmt, rel in ROOTS.items():
+        src = osp.join(mini_root, rel)
+        before = _digest(src)
+        dst = str(base / fmt)
+        eps, eps_bg = EPS[fmt]
+        code = _tool('--format', fmt, '--src', src, '--dst', dst, '--checkpoint',
+                     tiny_generator_file, '--eps', f'{eps}/255', '--eps-bg', f'{eps_bg}/255',
+                     '--no-progress')
+        assert code == 0
+        assert _digest(src) == before, f'{fmt}: the source tree was modified'
+        out[fmt] = (src, dst)
+    return out
+
+
+@pytest.mark.parametrize('fmt', sorted(ROOTS))
+def test_offline_tool_copies_everything_and_protects_training_images(fmt, protected, mini_root):
+    src, dst = protected[fmt]
+    spec = format_spec(fmt, src)
+    training = {osp.relpath(s['img_path'], src) for s in build_samples(spec, src)}
+    src_files, dst_files = _digest(src), _digest(dst)
+    extra = {f for f in dst_files if f not in src_files}
+    assert extra <= {MANIFEST, PREVIEW} | {f for f in extra if f.startswith('.unseg_progress')}
+    eps, eps_bg = EPS[fmt]
+    manifest = json.load(open(osp.join(dst, MANIFEST)))
+    assert manifest['complete'] and manifest['counts']['failed'] == 0
+    entries = {e['path']: e for e in manifest['images']}
+    assert set(entries) == training
+    for rel, digest in src_files.items():
+        if rel not in training:
+            assert dst_files[rel] == digest, f'{rel} was not copied byte for byte'
+            continue
+        entry = entries[rel]
+        assert entry['src_sha256'] == digest and entry['out_sha256'] == dst_files[rel]
+        if entry['status'] != 'protected':
+            continue
+        original = mmcv.imread(osp.join(src, rel))
+        published = mmcv.imread(osp.join(dst, rel))
+        assert published.shape == original.shape
+        assert entry['linf_object'] <= eps and entry['linf_background'] <= eps_bg
+        diff = np.abs(published.astype(int) - original.astype(int)).max(axis=2)
+        assert 0 < diff.max() <= eps
+        background = _independent_background(fmt, src, rel)
+        if background is not None:  # read from the label files, not from the tool's own record
+            assert diff[background].max(initial=0) <= eps_bg
+            assert diff[~background].max(initial=0) > eps_bg
+    assert sum(e['status'] == 'protected' for e in entries.values()) >= len(training) // 2
+    assert osp.isfile(osp.join(dst, PREVIEW))
+
+
+def _independent_background(fmt, src, rel):
+    """Background pixels of a training image straight from its label file (VOC, HQSeg)."""
+    stem = osp.splitext(osp.basename(rel))[0]
+    if fmt == 'voc':
+        label = np.array(Image.open(osp.join(src, 'SegmentationClass', stem + '.png')))
+        return label == 0
+    if fmt == 'hqseg':
+        folder = osp.dirname(rel)
+        gt = {'DIS5K/DIS-TR/im': 'DIS5K/DIS-TR/gt',
+              'thin_object_detection/ThinObject5K/images_train':
+              'thin_object_detection/ThinObject5K/masks_train'}.get(folder, folder)
+        return np.array(Image.open(osp.join(src, gt, stem + '.png'))) <= 127
+    return None
+
+
+# The training pipelines' loading steps per format, as the stock configs have them.
+LOADING = {
+    'voc': ('mmseg', [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')],
+            dict(background_labels=(0, ))),
+    'ade20k': ('mmseg', [dict(type='LoadImageFromFile'),
+                         dict(type='LoadAnnotations', reduce_zero_label=True)], {}),
+    'cityscapes': ('mmseg', [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')], {}),
+    'coco': ('mmdet', [dict(type='LoadImageFromFile', to_float32=True),
+                       dict(type='LoadAnnotations', with_bbox=True, with_mask=True)], {}),
+    'coco_panoptic': ('mmdet', [dict(type='LoadImageFromFile'),
+                                dict(type='LoadPanopticAnnotations')], {}),
+    'hqseg': ('mmseg', [dict(type='LoadImageFromFile'), dict(type='LoadBinaryMask')],
+              dict(background_labels=(0, ))),
+}
+
+
+@pytest.mark.parametrize('fmt', sorted(ROOTS))
+def test_transform_and_offline_tool_give_identical_pixels(fmt, protected, tiny_generator_file):
+    src, dst = protected[fmt]
+    scope, loading, extra = LOADING[fmt]
+    eps, eps_bg = EPS[fmt]
+    samples = build_samples(format_spec(fmt, src), src)[:3]
+    transform = dict(type='UnSegProtect', checkpoint=tiny_generator_file, eps_object=eps / 255,
+                     eps_background=eps_bg / 255, **extra)
+    with DefaultScope.overwrite_default_scope(scope):
+        pipeline = Compose(loading + [transform])
+    for info in samples:
+        results = pipeline(copy.deepcopy(info))
+        offline = mmcv.imread(osp.join(dst, osp.relpath(info['img_path'], src)))
+        assert np.array_equal(results['img'].astype(np.uint8), offline), info['img_path']
+        assert results['img'].dtype == (np.float32 if fmt == 'coco' else np.uint8)
+
+
+def test_transform_reads_the_cache_and_reports_misses(protected, tmp_path):
+    src, dst = protected['voc']
+    info = build_samples(format_spec('voc', src), src)[0]
+    cached = UnSegProtect(cache=dict(src_root=src, protected_root=dst))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        loading = Compose(LOADING['voc'][1])
+    results = cached(loading(copy.deepcopy(info)))
+    assert np.array_equal(results['img'], mmcv.imread(osp.join(dst, osp.relpath(info['img_path'],
+                                                                                 src))))
+    empty = UnSegProtect(cache=dict(src_root=src, protected_root=str(tmp_path)))
+    with pytest.raises(FileNotFoundError, match='missing from the cache'):
+        empty(loading(copy.deepcopy(info)))
+
+
+def test_transform_is_registered_for_both_scopes_and_pickles_without_model(tiny_generator_file):
+    import pickle
+    from mmdet.registry import TRANSFORMS as DET
+    from mmseg.registry import TRANSFORMS as SEG
+    for scope, registry in (('mmseg', SEG), ('mmdet', DET)):
+        with DefaultScope.overwrite_default_scope(scope):
+            t = registry.build(dict(type='UnSegProtect', checkpoint=tiny_generator_file))
+        assert isinstance(t, UnSegProtect)
+    t.generator  # loads
+    assert t._generator is not None
+    clone = pickle.loads(pickle.dumps(t))
+    assert clone._generator is None  # each dataloader worker loads its own
+
+
+def test_with_protection_patches_training_pipelines_only():
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'deeplabv3_unseg.py'))
+    for leaf in cfg.train_dataloader.dataset.datasets:
+        types = [t['type'] for t in leaf.pipeline]
+        assert types.index('UnSegProtect') == types.index('LoadAnnotations') + 1
+    assert 'UnSegProtect' not in [t['type'] for t in cfg.val_dataloader.dataset.pipeline]
+    assert 'unseg_mm' in cfg.custom_imports.imports
+
+
+# ------------------------------------------------------------------------------------------------
+# partial protection, mixing, sharding, JPEG
+
+
+def test_partial_protection_leaves_other_classes_untouched(mini_root, tiny_generator_file,
+                                                           tmp_path):
+    src = osp.join(mini_root, 'VOCdevkit/VOC2012')
+    dst = str(tmp_path / 'voc')
+    assert _tool('--format', 'voc', '--src', src, '--dst', dst, '--checkpoint',
+                 tiny_generator_file, '--classes', 'aeroplane,bicycle', '--no-progress') == 0
+    manifest = json.load(open(osp.join(dst, MANIFEST)))
+    for entry in manifest['images']:
+        label = np.array(Image.open(osp.join(src, 'SegmentationClass',
+                                             osp.basename(entry['path'])[:-4] + '.png')))
+        original = mmcv.imread(osp.join(src, entry['path'])).astype(int)
+        published = mmcv.imread(osp.join(dst, entry['path'])).astype(int)
+        diff = np.abs(published - original).max(axis=2)
+        others = ~np.isin(label, [0, 1, 2, 255])
+        assert diff[others].max(initial=0) == 0
+        if not np.isin(label, [1, 2]).any():
+            assert entry['status'] != 'protected'
+
+
+def test_unknown_class_is_a_clear_error(mini_root, tiny_generator_file, tmp_path, capsys):
+    code = _tool('--format', 'voc', '--src', osp.join(mini_root, 'VOCdevkit/VOC2012'), '--dst',
+                 str(tmp_path / 'x'), '--checkpoint', tiny_generator_file, '--classes',
+                 'spaceship', '--no-progress')
+    assert code == 2 and "unknown class 'spaceship'" in capsys.readouterr().err
+
+
+def test_shards_and_mix_ratio(mini_root, tiny_generator_file, tmp_path):
+    src = osp.join(mini_root, 'hqseg')
+    single, sharded = str(tmp_path / 'single'), str(tmp_path / 'sharded')
+    common = ['--format', 'hqseg', '--src', src, '--checkpoint', tiny_generator_file,
+              '--mix-clean-ratio', '0.5', '--no-progress']
+    assert _tool(*common, '--dst', single) == 0
+    assert _tool(*common, '--dst', sharded, '--num-shards', '2', '--shard-id', '1') == 0
+    assert not osp.isfile(osp.join(sharded, MANIFEST))  # shard 0 still missing
+    assert _tool(*common, '--dst', sharded, '--num-shards', '2', '--shard-id', '0') == 0
+    one, two = _digest(single), _digest(sharded)
+    images = [k for k in one if k.endswith('.jpg')]
+    assert all(one[k] == two[k] for k in images)
+    manifest = json.load(open(osp.join(sharded, MANIFEST)))
+    unchanged = [e for e in manifest['images'] if e['status'] == 'clean (mix)']
+    assert 0 < len(unchanged) < len(manifest['images'])
+    assert all(is_kept_clean(osp.basename(e['path']), 0, 0.5) for e in unchanged)
+
+
+def test_jpeg_output_needs_the_flag_and_warns(mini_root, tiny_generator_file, tmp_path, capsys):
+    src = osp.join(mini_root, 'hqseg')
+    assert _tool('--format', 'hqseg', '--src', src, '--dst', str(tmp_path / 'j'),
+                 '--checkpoint', tiny_generator_file, '--jpeg-quality', '95',
+                 '--no-progress') == 0
+    assert 'weakens the protection' in capsys.readouterr().err
+    manifest = json.load(open(osp.join(tmp_path / 'j', MANIFEST)))
+    assert {e['encoding'] for e in manifest['images'] if e['status'] == 'protected'} == \
+        {'jpeg q95'}
+
+
+# ------------------------------------------------------------------------------------------------
+# interruption and bad input
+
+
+def _run_tool_process(args):
+    return subprocess.Popen([sys.executable, osp.join(REPO_ROOT, 'tools', 'protect_dataset.py'),
+                             *args], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def test_sigkill_then_resume_is_byte_identical(mini_root, tiny_generator_file, tmp_path):
+    src = osp.join(mini_root, 'VOCdevkit/VOC2012')
+    common = ['--format', 'voc', '--src', src, '--checkpoint', tiny_generator_file,
+              '--batch-size', '2', '--no-progress']
+    reference = str(tmp_path / 'reference')
+    assert _tool(*common, '--dst', reference) == 0
+    resumed = str(tmp_path / 'resumed')
+    proc = _run_tool_process(common + ['--dst', resumed])
+    shard = osp.join(resumed, '.unseg_progress', 'shard-0000-of-0001.jsonl')
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if osp.isfile(shard) and sum(1 for _ in open(shard)) >= 3:
+            break
+        if proc.poll() is not None:
+            pytest.fail('the run finished before it could be interrupted')
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not osp.isfile(osp.join(resumed, MANIFEST))  # an interrupted run is not complete
+    leftovers = [f for f in list_files(resumed) if osp.basename(f).startswith('.tmp_')]
+    for f in leftovers:  # a temporary file may remain; it never carries a final name
+        assert not f.endswith(('.jpg', '.png'))
+    proc = _run_tool_process(common + ['--dst', resumed])
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out
+    assert 'already done' in out and ' 0 already done' not in out
+    ref, res = _digest(reference), _digest(resumed)
+    for rel, digest in ref.items():
+        if rel.startswith('.unseg_progress') or rel in (MANIFEST, PREVIEW):
+            continue
+        assert res.get(rel) == digest, rel
+
+
+def _voc_copy(mini_root, tmp_path):
+    src = str(tmp_path / 'voc_src')
+    shutil.copytree(osp.join(mini_root, 'VOCdevkit/VOC2012'), src)
+    names = open(osp.join(src, 'ImageSets/Segmentation/train.txt')).read().split()
+    return src, names
+
+
+def test_bad_items_are_reported_and_skipped(mini_root, tiny_generator_file, tmp_path, capsys):
+    src, names = _voc_copy(mini_root, tmp_path)
+    corrupt, missing, mismatched = names[0], names[1], names[2]
+    with open(osp.join(src, 'JPEGImages', corrupt + '.jpg'), 'wb') as f:
+        f.write(b'not an image at all')
+    os.remove(osp.join(src, 'SegmentationClass', missing + '.png'))
+    label = Image.open(osp.join(src, 'SegmentationClass', mismatched + '.png'))
+    label.resize((label.width // 2, label.height // 2)).save(
+        osp.join(src, 'SegmentationClass', mismatched + '.png'))
+    dst = str(tmp_path / 'voc_dst')
+    code = _tool('--format', 'voc', '--src', src, '--dst', dst, '--checkpoint',
+                 tiny_generator_file, '--no-progress')
+    out = capsys.readouterr().out
+    assert code == 1
+    manifest = json.load(open(osp.join(dst, MANIFEST)))
+    failed = {osp.basename(f['path'])[:-4]: f['error'] for f in manifest['failures']}
+    assert set(failed) == {corrupt, missing, mismatched}
+    assert 'SegmentationClass' in failed[missing] and missing in failed[missing]
+    assert 'is ' in failed[mismatched] and 'but the image' in failed[mismatched]
+    for name in failed:
+        assert f'FAILED JPEGImages/{name}.jpg' in out
+        assert not osp.exists(osp.join(dst, 'JPEGImages', name + '.jpg'))
+    assert manifest['counts']['protected'] + manifest['counts']['unchanged'] == len(names) - 3
+
+
+def test_empty_hqseg_mask_is_a_failure(mini_root, tiny_generator_file, tmp_path):
+    src = str(tmp_path / 'hq')
+    shutil.copytree(osp.join(mini_root, 'hqseg'), src)
+    gt_dir = osp.join(src, 'DIS5K/DIS-TR/gt')
+    name = sorted(os.listdir(gt_dir))[0]
+    Image.new('L', Image.open(osp.join(gt_dir, name)).size, 0).save(osp.join(gt_dir, name))
+    dst = str(tmp_path / 'hq_dst')
+    assert _tool('--format', 'hqseg', '--src', src, '--dst', dst, '--checkpoint',
+                 tiny_generator_file, '--no-progress') == 1
+    manifest = json.load(open(osp.join(dst, MANIFEST)))
+    assert [osp.basename(f['path']) for f in manifest['failures']] == [name[:-4] + '.jpg']
+    assert 'empty' in manifest['failures'][0]['error']
+
+
+def test_setup_errors_exit_2_with_the_reason(mini_root, tiny_generator_file, tiny_sam_file,
+                                             tmp_path, capsys):
+    voc = osp.join(mini_root, 'VOCdevkit/VOC2012')
+    assert _tool('--format', 'voc', '--src', voc, '--dst', str(tmp_path / 'a'), '--checkpoint',
+                 tiny_sam_file, '--no-progress') == 2
+    assert 'not a generator checkpoint' in capsys.readouterr().err
+    assert _tool('--format', 'ade20k', '--src', voc, '--dst', str(tmp_path / 'b'),
+                 '--checkpoint', tiny_generator_file, '--no-progress') == 2
+    err = capsys.readouterr().err
+    assert 'images/training' in err and 'Expected layout' in err
+    assert _tool('--format', 'voc', '--src', voc, '--dst', osp.join(voc, 'out'),
+                 '--checkpoint', tiny_generator_file, '--no-progress') == 2
+    assert 'must not be the source or inside it' in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        _tool('--format', 'kitti', '--src', voc, '--dst', str(tmp_path / 'c'), '--checkpoint',
+              tiny_generator_file)
+    assert exc.value.code == 2
