@@ -123,8 +123,15 @@ def main(argv=None):
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'throughput'))
     parser.add_argument('--out', default=None)
+    parser.add_argument('--table-only', action='store_true',
+                        help='rewrite results.md from the existing results.json')
     parser.add_argument('--cell', nargs=2, metavar=('ARCH', 'BATCH'), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    default_out = osp.join(ROOT, 'benchmarks', 'results', 'throughput',
+                           'cuda' if args.device.startswith('cuda') else 'cpu')
+    if args.table_only:
+        write_table(args.out or default_out)
+        return
     os.makedirs(args.work_dir, exist_ok=True)
     if args.cell:
         print('RESULT ' + json.dumps(run_cell(args.cell[0], int(args.cell[1]), args.device,
@@ -144,25 +151,33 @@ def main(argv=None):
         print(rows[-1])
     device_name = torch.cuda.get_device_name() if args.device.startswith('cuda') else \
         f'{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores'
-    out = args.out or osp.join(ROOT, 'benchmarks', 'results', 'throughput',
-                               'cuda' if args.device.startswith('cuda') else 'cpu')
+    out = args.out or default_out
     os.makedirs(out, exist_ok=True)
-    meta = dict(device=device_name, torch=torch.__version__, threads=torch.get_num_threads())
+    meta = dict(device=device_name, torch=torch.__version__, threads=torch.get_num_threads(),
+                command=f'python benchmarks/throughput.py --device {args.device}')
     with open(osp.join(out, 'results.json'), 'w') as f:
         json.dump(dict(meta=meta, rows=rows), f, indent=1)
+    write_table(out)
+
+
+def write_table(out: str) -> None:
+    """results.md from results.json (re-run alone with --table-only)."""
+    with open(osp.join(out, 'results.json')) as f:
+        results = json.load(f)
+    meta, rows = results['meta'], results['rows']
     lines = ['| generator | frame | image | batch | forward ms/img | protect() ms/img | '
              'tool img/s | tool / forward | peak memory MB |', '|---' * 9 + '|']
     for r in rows:
         lines.append(f'| {r["arch"]} | {r["frame"]} | {r["image"]} | {r["batch"]} | '
                      f'{r["forward_ms_per_image"]:.1f} | {r["protect_ms_per_image"]:.1f} | '
-                     f'{r["tool_images_per_s"]:.2f} | {r["tool_over_forward"]:.2f} | '
+                     f'{r["tool_images_per_s"]:.3g} | {r["tool_over_forward"]:.2f} | '
                      f'{r["peak_memory_mb"]:.0f} |')
-    lines += ['', f'{device_name}; torch {torch.__version__}. Command: python '
-              f'benchmarks/throughput.py --device {args.device}']
+    lines += ['', f'{meta["device"]}, {meta["threads"]} threads; torch {meta["torch"]}. '
+              f'"tool / forward": the offline tool\'s time per image over the generator\'s pure '
+              f'forward time. Command: {meta["command"]}']
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))
-
 
 if __name__ == '__main__':
     main()

@@ -10,40 +10,23 @@ File layout (``torch.save`` of plain data, read back with ``weights_only=True``)
 Also read: the UnSeg release's ``Generator_unseg_final.pth`` (a full state dict of SAM ViT-B plus
 ``mask_decoder.noise_*``), which runs with the release's token indexing (``legacy_token_slice``).
 """
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, Optional
 
 import torch
 
 from ..models.generator import SAM_PREFIXES, UnSegGenerator, is_trainable_name, resolve_relative
-from ..models.sam_builder import check_shapes, file_sha256, infer_arch, load_state_dict_file
+from ..models.sam_builder import check_shapes, infer_arch, load_state_dict_file
+from .fileio import atomic_output, file_sha256
 
 FORMAT = 'unseg_mm.generator/v1'
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value')
 
 
-def default_file_mode() -> int:
-    """Permissions of a newly created file under the current umask (mkstemp makes 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def atomic_torch_save(obj, path: str) -> None:
     """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.pth', dir=folder)
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         torch.save(obj, tmp)
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def generator_meta(generator: UnSegGenerator, sam_checkpoint_ref: Optional[str] = None,

@@ -11,13 +11,11 @@ Guarantees:
 * bad items (unreadable image, missing or mismatched annotation, empty mask) are reported with the
   file and the reason, nothing is written for them, the rest goes on, and the run fails at the end.
 """
-import hashlib
 import json
 import logging
 import os
 import os.path as osp
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Sequence
@@ -26,8 +24,8 @@ import cv2
 import mmcv
 import numpy as np
 
-from .checkpoint import default_file_mode
 from .dataset_formats import FormatSpec, format_spec, list_files
+from .fileio import atomic_output, file_sha256
 from .protect import ImagePrompts, ProtectConfig, is_kept_clean, protect
 
 MANIFEST = 'unseg_manifest.json'
@@ -65,43 +63,18 @@ class Summary:
         return self.written / self.seconds if self.seconds > 0 else 0.0
 
 
-def sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
-    folder = osp.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
+    """Write ``data`` durably under a temporary name beside ``path``, then rename it into place."""
+    with atomic_output(path) as tmp:
+        with open(tmp, 'wb') as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def atomic_copy(src: str, dst: str) -> None:
-    folder = osp.dirname(dst)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', dir=folder)
-    os.close(fd)
-    try:
+    with atomic_output(dst) as tmp:
         shutil.copyfile(src, tmp)
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def _check_paths(src: str, dst: str) -> None:
@@ -209,8 +182,8 @@ class ProtectionRun:
         if entry is None or entry.get('status') == 'failed':
             return False
         out = osp.join(self.opts.dst, rel)
-        return (osp.isfile(out) and entry.get('src_sha256') == sha256_file(
-            osp.join(self.opts.src, rel)) and entry.get('out_sha256') == sha256_file(out))
+        return (osp.isfile(out) and entry.get('src_sha256') == file_sha256(
+            osp.join(self.opts.src, rel)) and entry.get('out_sha256') == file_sha256(out))
 
     # -- copying -------------------------------------------------------------------------------
     def copy_non_training(self, training: set) -> int:
@@ -221,7 +194,7 @@ class ProtectionRun:
                 continue
             src, dst = osp.join(self.opts.src, rel), osp.join(self.opts.dst, rel)
             if osp.isfile(dst) and osp.getsize(dst) == osp.getsize(src) and \
-                    sha256_file(dst) == sha256_file(src):
+                    file_sha256(dst) == file_sha256(src):
                 continue
             atomic_copy(src, dst)
             count += 1
@@ -323,7 +296,7 @@ class ProtectionRun:
     def _write(self, rel: str, original: np.ndarray, prompt: ImagePrompts, protected,
                summary: Summary, preview: list) -> None:
         src_path, dst_path = osp.join(self.opts.src, rel), osp.join(self.opts.dst, rel)
-        entry = dict(path=rel, src_sha256=sha256_file(src_path), num_objects=len(prompt.objects))
+        entry = dict(path=rel, src_sha256=file_sha256(src_path), num_objects=len(prompt.objects))
         if protected is None or protected.num_objects == 0:
             # Left clean (mixed-in clean share, or no object): publish the source file as is.
             atomic_copy(src_path, dst_path)
@@ -352,7 +325,7 @@ class ProtectionRun:
             summary.written += 1
             if len(preview) < self.opts.preview:
                 preview.append((original, result.image))
-        entry['out_sha256'] = sha256_file(dst_path)
+        entry['out_sha256'] = file_sha256(dst_path)
         self._record(entry)
 
     def _write_shard_summary(self, summary: Summary) -> None:

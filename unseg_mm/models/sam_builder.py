@@ -4,7 +4,6 @@
 16 px patches, 64 x 64 x 256 image embedding), so its weights load from ``sam_vit_b_01ec64.pth``.
 ``tiny`` is the same architecture shrunk to train on a CPU in minutes.
 """
-import hashlib
 import os.path as osp
 import pickle
 from functools import partial
@@ -117,14 +116,6 @@ def build_two_way_transformer(cfg: dict) -> TwoWayTransformer:
         embedding_dim=cfg['prompt_embed_dim'],
         mlp_dim=cfg['decoder_mlp_dim'],
         num_heads=cfg['decoder_num_heads'])
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_state_dict_file(path: str) -> Dict[str, torch.Tensor]:
