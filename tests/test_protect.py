@@ -431,6 +431,16 @@ def test_setup_errors_exit_2_with_the_reason(mini_root, tiny_generator_file, tin
     assert _tool('--format', 'voc', '--src', voc, '--dst', osp.join(voc, 'out'),
                  '--checkpoint', tiny_generator_file, '--no-progress') == 2
     assert 'must not be the source or inside it' in capsys.readouterr().err
+    # A SAM file of another architecture than the generator's.
+    import torch
+    state = torch.load(tiny_sam_file, weights_only=True)
+    state['image_encoder.patch_embed.proj.weight'] = torch.zeros(64, 3, 16, 16)
+    wrong = str(tmp_path / 'wrong_sam.pth')
+    torch.save(state, wrong)
+    assert _tool('--format', 'voc', '--src', voc, '--dst', str(tmp_path / 'd'), '--checkpoint',
+                 tiny_generator_file, '--sam-checkpoint', wrong, '--no-progress') == 2
+    err = capsys.readouterr().err
+    assert 'wrong_sam.pth' in err and 'does not match this architecture' in err
     with pytest.raises(SystemExit) as exc:
         _tool('--format', 'kitti', '--src', voc, '--dst', str(tmp_path / 'c'), '--checkpoint',
               tiny_generator_file)

@@ -17,6 +17,9 @@ CASES = {
     'mask2former_r18_mini-coco.py': 'coco/segm_mAP',
     'mask2former_r18_mini-coco-panoptic.py': 'coco_panoptic/PQ',
     'dino_r18_mini-coco.py': 'coco/bbox_mAP',
+    # the same stock pipelines with the bundled generator protecting the training images online
+    'mask2former_r18_unseg_mini-coco-panoptic.py': 'coco_panoptic/PQ',
+    'deeplabv3_r18_unseg_mini-voc.py': 'mIoU',
 }
 
 

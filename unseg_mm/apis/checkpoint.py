@@ -107,14 +107,14 @@ def load_generator(path: str, sam_checkpoint: Optional[str] = None,
         if not osp.isfile(sam_path):
             raise FileNotFoundError(f'SAM checkpoint {sam_path!r} needed by generator {path!r} '
                                     f'does not exist; pass sam_checkpoint=...')
-        expected = meta.get('sam_sha256')
-        if verify_sam and expected and file_sha256(sam_path) != expected:
-            raise ValueError(f'SAM checkpoint {sam_path!r} is not the one generator {path!r} was '
-                             f'trained on (SHA-256 differs); pass the right file or '
-                             f'verify_sam=False')
+    # Building checks the SAM file against the architecture first (the clearer message).
     generator = UnSegGenerator(arch=meta['arch'], sam_checkpoint=sam_path,
                                legacy_token_slice=bool(meta.get('legacy_token_slice', False)),
                                mask_prompt_value=float(meta.get('mask_prompt_value', 255.0)))
+    expected = meta.get('sam_sha256')
+    if sam_path is not None and verify_sam and expected and file_sha256(sam_path) != expected:
+        raise ValueError(f'SAM checkpoint {sam_path!r} is not the one generator {path!r} was '
+                         f'trained on (SHA-256 differs); pass the right file or verify_sam=False')
     missing = check_shapes(generator, state, path)
     missing = [k for k in missing if is_trainable_name(k)]
     if missing:
