@@ -254,10 +254,10 @@ def test_transform_is_registered_for_both_scopes_and_pickles_without_model(tiny_
         with DefaultScope.overwrite_default_scope(scope):
             t = registry.build(dict(type='UnSegProtect', checkpoint=tiny_generator_file))
         assert isinstance(t, UnSegProtect)
-    t.generator  # loads
-    assert t._generator is not None
+    t.method.generator  # loads
+    assert t.method._generator is not None
     clone = pickle.loads(pickle.dumps(t))
-    assert clone._generator is None  # each dataloader worker loads its own
+    assert clone.method._generator is None  # each dataloader worker loads its own
 
 
 def test_with_protection_patches_training_pipelines_only():

@@ -6,6 +6,9 @@ Examples:
   # several GPUs / machines: each process takes one shard
   torchrun --nproc-per-node 4 tools/protect_dataset.py --format coco_panoptic --src data/coco \\
       --dst data/coco_unseg --checkpoint G.pth --device cuda
+  # a class-wise baseline instead of UnSeg (synper, ar, cuda), with its own options
+  python tools/protect_dataset.py --format voc --src data/VOCdevkit/VOC2012 \\
+      --dst data/VOCdevkit/VOC2012_ar --method ar --method-options eps2=1.0
 
 Budgets are given as fractions of the intensity range: --eps 8/255 changes a uint8 pixel by at
 most 8 grey levels. Exit status: 0 when every training image was published, 1 when some failed
@@ -17,8 +20,10 @@ import os
 import sys
 from fractions import Fraction
 
-from unseg_mm.apis.checkpoint import load_generator
+from mmengine.config import DictAction
+
 from unseg_mm.apis.dataset_formats import FORMATS
+from unseg_mm.apis.methods import build_method, method_names
 from unseg_mm.apis.protect import MULTI_OBJECT_RULES, PROMPT_TYPES, ProtectConfig
 from unseg_mm.apis.protect_dataset import MANIFEST, PREVIEW, Options, protect_dataset
 
@@ -40,7 +45,14 @@ def parse_args(argv=None):
     parser.add_argument('--format', required=True, choices=sorted(FORMATS), dest='fmt')
     parser.add_argument('--src', required=True, help='dataset root (read only)')
     parser.add_argument('--dst', required=True, help='root of the protected copy')
-    parser.add_argument('--checkpoint', required=True, help='generator file')
+    parser.add_argument('--method', default='unseg', choices=method_names(),
+                        help='protection method (default unseg; synper, ar and cuda are the '
+                        'class-wise baselines)')
+    parser.add_argument('--method-options', nargs='+', action=DictAction, default={},
+                        metavar='KEY=VALUE',
+                        help="the method's own hyper-parameters, e.g. grid=8 (synper), eps2=1.0 "
+                        '(ar), kernel=3 blur=0.3 (cuda)')
+    parser.add_argument('--checkpoint', help='generator file (method unseg)')
     parser.add_argument('--sam-checkpoint', help='SAM weights of the generator (default: the '
                         'file recorded in the generator checkpoint)')
     parser.add_argument('--classes', help='comma-separated class names (or label ids) to protect; '
@@ -100,8 +112,11 @@ def main(argv=None) -> int:
                        mix_clean_ratio=args.mix_clean_ratio, jpeg_quality=args.jpeg_quality,
                        num_shards=num_shards, shard_id=shard_id, preview=args.preview,
                        show_progress=not args.no_progress)
-        generator = load_generator(args.checkpoint, args.sam_checkpoint, device=device)
-        out = protect_dataset(opts, cfg, generator, checkpoint=args.checkpoint)
+        method = build_method(args.method, cfg, args.checkpoint, args.sam_checkpoint,
+                              args.method_options)
+        if method.needs_checkpoint:
+            method.generator  # load now: a bad checkpoint is a setup error, before any work
+        out = protect_dataset(opts, cfg, method)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2

@@ -77,11 +77,17 @@ class ImagePrompts:
 
     Attributes:
         objects: binary H x W masks of the objects to protect (instances or class regions).
+        labels: class id of each object (as loaded; -1 unknown). UnSeg is class-agnostic; the
+            class-wise baselines draw each object's noise from its class.
         keep_clean: optional H x W mask of pixels to leave untouched (objects of classes that
             partial protection does not cover).
     """
     objects: List[np.ndarray] = field(default_factory=list)
+    labels: List[int] = field(default_factory=list)
     keep_clean: Optional[np.ndarray] = None
+
+    def label_of(self, index: int) -> int:
+        return int(self.labels[index]) if index < len(self.labels) else -1
 
 
 @dataclass
@@ -229,6 +235,21 @@ def apply_pattern(image: np.ndarray, pattern: Optional[torch.Tensor], prompt: Im
                          int(diff[~region].max(initial=0)), len(prompt.objects))
 
 
+def check_inputs(images: Sequence[np.ndarray], prompts: Sequence[ImagePrompts],
+                 keys: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming the image when an input cannot be protected."""
+    if not (len(images) == len(prompts) == len(keys)):
+        raise ValueError('images, prompts and keys must have the same length')
+    for key, image, prompt in zip(keys, images, prompts):
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f'{key}: expected a uint8 H x W x 3 image, got {image.dtype} '
+                             f'{image.shape}')
+        for obj in prompt.objects:
+            if obj.shape != image.shape[:2]:
+                raise ValueError(f'{key}: object mask {obj.shape} does not match the image '
+                                 f'{image.shape[:2]}')
+
+
 def protect(images: Sequence[np.ndarray], prompts: Sequence[ImagePrompts],
             generator: UnSegGenerator, cfg: ProtectConfig, keys: Sequence[str],
             channel_order: str = 'bgr') -> List[ProtectResult]:
@@ -246,16 +267,7 @@ def protect(images: Sequence[np.ndarray], prompts: Sequence[ImagePrompts],
         Per image, the published uint8 image and the measured L-inf change per region
         (objects / elsewhere, in grey levels). Images without objects are returned unchanged.
     """
-    if not (len(images) == len(prompts) == len(keys)):
-        raise ValueError('images, prompts and keys must have the same length')
-    for key, image, prompt in zip(keys, images, prompts):
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f'{key}: expected a uint8 H x W x 3 image, got {image.dtype} '
-                             f'{image.shape}')
-        for obj in prompt.objects:
-            if obj.shape != image.shape[:2]:
-                raise ValueError(f'{key}: object mask {obj.shape} does not match the image '
-                                 f'{image.shape[:2]}')
+    check_inputs(images, prompts, keys)
     patterns = generate_patterns(generator, images, prompts, cfg, keys, channel_order)
     return [apply_pattern(img, pat, prm, cfg, channel_order)
             for img, pat, prm in zip(images, patterns, prompts)]

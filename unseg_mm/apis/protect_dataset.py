@@ -26,11 +26,14 @@ import numpy as np
 
 from .dataset_formats import FormatSpec, format_spec, list_files
 from .fileio import atomic_output, file_sha256
-from .protect import ImagePrompts, ProtectConfig, is_kept_clean, protect
+from .protect import ImagePrompts, ProtectConfig, is_kept_clean
 
 MANIFEST = 'unseg_manifest.json'
 PREVIEW = 'unseg_preview.png'
 PROGRESS_DIR = '.unseg_progress'
+SETTINGS = 'settings.json'
+# Settings that may change between a run and its resumption without changing any pixel.
+RESUME_FREE_SETTINGS = ('device', 'shard_id')
 logger = logging.getLogger('unseg_mm.protect_dataset')
 
 
@@ -139,10 +142,11 @@ def class_ids(spec: FormatSpec, src: str, names: Optional[Sequence[str]]) -> Opt
 class ProtectionRun:
     """One shard of an offline protection run (see :func:`protect_dataset`)."""
 
-    def __init__(self, opts: Options, cfg: ProtectConfig, generator) -> None:
+    def __init__(self, opts: Options, cfg: ProtectConfig, method) -> None:
         self.opts = opts
         self.cfg = cfg
-        self.generator = generator
+        self.method = as_method(method, cfg)
+        self.settings = settings_dict(opts, cfg, self.method)
         _check_paths(opts.src, opts.dst)
         self.spec = format_spec(opts.fmt, opts.src)
         self.classes = class_ids(self.spec, opts.src, opts.classes)
@@ -154,6 +158,25 @@ class ProtectionRun:
             raise ValueError(f'jpeg_quality must be in [10, 100], got {opts.jpeg_quality}')
         if not 0 <= opts.shard_id < opts.num_shards:
             raise ValueError(f'shard_id {opts.shard_id} out of range for {opts.num_shards} shards')
+        self._check_same_settings()
+
+    def _check_same_settings(self) -> None:
+        """A resumed run must use the settings the destination was started with: otherwise
+        finished images would silently mix two protections."""
+        path = osp.join(self.progress_dir, SETTINGS)
+        mine = {k: v for k, v in self.settings.items() if k not in RESUME_FREE_SETTINGS}
+        if osp.isfile(path):
+            with open(path) as f:
+                started = json.load(f)
+            changed = sorted(k for k in set(started) | set(mine) if started.get(k) != mine.get(k))
+            if changed:
+                raise ValueError(
+                    f'{self.opts.dst} was started with other settings ('
+                    + ', '.join(f'{k}: {started.get(k)!r} -> {mine.get(k)!r}' for k in changed)
+                    + '); resume with the same settings, or choose a new --dst')
+        else:
+            os.makedirs(self.progress_dir, exist_ok=True)
+            atomic_write(path, json.dumps(mine, indent=1, sort_keys=True).encode())
 
     # -- resumable record ----------------------------------------------------------------------
     def _load_done(self) -> Dict[str, dict]:
@@ -268,9 +291,10 @@ class ProtectionRun:
             to_protect = [(rel, res, prm) for rel, res, prm in loaded
                           if not is_kept_clean(osp.basename(rel), self.cfg.seed,
                                                self.opts.mix_clean_ratio)]
-            results = protect([r['img'] for _, r, _ in to_protect], [p for _, _, p in to_protect],
-                              self.generator, self.cfg,
-                              [osp.basename(rel) for rel, _, _ in to_protect]) if to_protect else []
+            results = self.method([r['img'] for _, r, _ in to_protect],
+                                  [p for _, _, p in to_protect],
+                                  [osp.basename(rel) for rel, _, _ in to_protect]) \
+                if to_protect else []
             outputs = {rel: out for (rel, _, _), out in zip(to_protect, results)}
             for rel, res, prm in loaded:
                 if rel not in pending:
@@ -313,7 +337,8 @@ class ProtectionRun:
                 decoded = mmcv.imfrombytes(data, flag='color')
                 if not np.array_equal(decoded, result.image):
                     raise RuntimeError('the encoded image does not decode to the protected one')
-                if result.linf_object > limit_obj or result.linf_background > limit_bg:
+                if getattr(self.method, 'linf_bounded', True) and (
+                        result.linf_object > limit_obj or result.linf_background > limit_bg):
                     raise RuntimeError(f'perturbation exceeds the budget: L-inf object '
                                        f'{result.linf_object} > {limit_obj} or background '
                                        f'{result.linf_background} > {limit_bg}')
@@ -394,20 +419,33 @@ def merge_manifest(dst: str, settings: dict) -> Optional[dict]:
     return manifest
 
 
-def settings_dict(opts: Options, cfg: ProtectConfig, checkpoint: str) -> dict:
-    return dict(format=opts.fmt, src=osp.abspath(opts.src), checkpoint=checkpoint,
+def as_method(method, cfg: ProtectConfig):
+    """A protection method of :mod:`unseg_mm.apis.methods`; a bare generator means UnSeg."""
+    from ..models.generator import UnSegGenerator
+    from .methods import UnSegMethod
+    if isinstance(method, UnSegGenerator):
+        return UnSegMethod(cfg, generator=method)
+    return method
+
+
+def settings_dict(opts: Options, cfg: ProtectConfig, method) -> dict:
+    return dict(format=opts.fmt, src=osp.abspath(opts.src), **method.describe(),
                 classes=list(opts.classes) if opts.classes else None,
                 mix_clean_ratio=opts.mix_clean_ratio,
                 encoding=f'jpeg q{opts.jpeg_quality}' if opts.jpeg_quality else 'png',
                 num_shards=opts.num_shards, **asdict(cfg))
 
 
-def protect_dataset(opts: Options, cfg: ProtectConfig, generator, checkpoint: str = '') -> dict:
+def protect_dataset(opts: Options, cfg: ProtectConfig, method) -> dict:
     """Protect shard ``opts.shard_id`` of the dataset; merge the manifest when all shards are done.
+
+    Args:
+        method: a protection method (:func:`unseg_mm.apis.methods.build_method`) or a loaded
+            :class:`UnSegGenerator`.
 
     Returns ``dict(summary=Summary, manifest=manifest or None)``.
     """
-    run = ProtectionRun(opts, cfg, generator)
+    run = ProtectionRun(opts, cfg, method)
     summary = run.run()
-    manifest = merge_manifest(opts.dst, settings_dict(opts, cfg, checkpoint))
+    manifest = merge_manifest(opts.dst, run.settings)
     return dict(summary=summary, manifest=manifest)

@@ -31,12 +31,12 @@ def _union(masks: Iterable[np.ndarray], shape) -> np.ndarray:
 def _select(objects: List[np.ndarray], labels: List[int], shape,
             classes: Optional[Sequence[int]]) -> ImagePrompts:
     """Keep objects of ``classes`` (all when None); the others' pixels stay clean."""
-    if classes is None:
-        return ImagePrompts(objects=[o for o in objects if o.any()])
-    keep = set(int(c) for c in classes)
-    chosen = [o for o, lab in zip(objects, labels) if int(lab) in keep and o.any()]
-    others = [o for o, lab in zip(objects, labels) if int(lab) not in keep]
-    return ImagePrompts(objects=chosen, keep_clean=_union(others, shape) if others else None)
+    keep = None if classes is None else set(int(c) for c in classes)
+    chosen = [(o, int(lab)) for o, lab in zip(objects, labels)
+              if o.any() and (keep is None or int(lab) in keep)]
+    others = [] if keep is None else [o for o, lab in zip(objects, labels) if int(lab) not in keep]
+    return ImagePrompts(objects=[o for o, _ in chosen], labels=[lab for _, lab in chosen],
+                        keep_clean=_union(others, shape) if others else None)
 
 
 def objects_from_semantic(seg_map: np.ndarray, ignore_labels: Sequence[int] = (255, ),

@@ -1,5 +1,4 @@
 """UnSegProtect: the protection as an OpenMMLab data transform (right after LoadAnnotations)."""
-import os
 import os.path as osp
 from typing import Optional, Sequence
 
@@ -9,7 +8,8 @@ from mmcv.transforms import BaseTransform
 from mmengine.fileio import get
 from mmengine.registry import TRANSFORMS
 
-from ..apis.protect import ProtectConfig, is_kept_clean, protect
+from ..apis.methods import build_method
+from ..apis.protect import ProtectConfig, is_kept_clean
 from .prompt_extraction import objects_from_results
 
 
@@ -20,12 +20,15 @@ class UnSegProtect(BaseTransform):
 
     Place it right after the loading transforms (``LoadImageFromFile`` + ``LoadAnnotations`` /
     ``LoadPanopticAnnotations``), before any resize, crop or flip: it sees the image as it would
-    be published. Either computes the protection (``checkpoint``; the generator is loaded lazily
+    be published. Either computes the protection (``method``; UnSeg's generator is loaded lazily
     in each dataloader worker, on ``device``) or reads the image the offline tool wrote
     (``cache``), or both (cache first, computing what the cache lacks).
 
     Args:
-        checkpoint: generator file (see ``unseg_mm.apis.checkpoint``).
+        method: ``unseg`` or a baseline (``synper``, ``ar``, ``cuda``), see
+            :mod:`unseg_mm.apis.methods`; one config key swaps the protection.
+        method_options: the method's own hyper-parameters (e.g. ``dict(eps2=1.0)`` for ``ar``).
+        checkpoint: generator file (see ``unseg_mm.apis.checkpoint``), for ``unseg``.
         sam_checkpoint: SAM file of the generator, when not the recorded one.
         cache: ``dict(src_root=..., protected_root=...)``: the protected copy of the dataset
             whose root ``src_root`` the pipeline reads from.
@@ -38,6 +41,8 @@ class UnSegProtect(BaseTransform):
     """
 
     def __init__(self,
+                 method: str = 'unseg',
+                 method_options: Optional[dict] = None,
                  checkpoint: Optional[str] = None,
                  sam_checkpoint: Optional[str] = None,
                  cache: Optional[dict] = None,
@@ -54,7 +59,7 @@ class UnSegProtect(BaseTransform):
                  seed: int = 0,
                  device: str = 'cpu',
                  dtype: str = 'float32') -> None:
-        if checkpoint is None and cache is None:
+        if method == 'unseg' and checkpoint is None and cache is None:
             raise ValueError('UnSegProtect needs a generator checkpoint, a cache of protected '
                              'images, or both')
         if cache is not None and set(cache) != {'src_root', 'protected_root'}:
@@ -73,24 +78,10 @@ class UnSegProtect(BaseTransform):
         self.background_labels = tuple(background_labels)
         self.classes = None if classes is None else tuple(classes)
         self.mix_clean_ratio = mix_clean_ratio
-        self._generator = None
-        self._pid = None
-
-    def __getstate__(self):
-        # Dataloader workers load their own generator; never pickle a model into them.
-        state = dict(self.__dict__)
-        state['_generator'] = None
-        state['_pid'] = None
-        return state
-
-    @property
-    def generator(self):
-        if self._generator is None or self._pid != os.getpid():
-            from ..apis.checkpoint import load_generator
-            self._generator = load_generator(self.checkpoint, self.sam_checkpoint,
-                                             device=self.cfg.device)
-            self._pid = os.getpid()
-        return self._generator
+        self.method_name = method
+        # Only a cache: nothing is computed, so no method is needed.
+        self.method = None if method == 'unseg' and checkpoint is None else build_method(
+            method, self.cfg, checkpoint, sam_checkpoint, method_options)
 
     def _from_cache(self, img_path: str) -> Optional[np.ndarray]:
         rel = osp.relpath(osp.abspath(img_path), osp.abspath(self.cache['src_root']))
@@ -99,7 +90,7 @@ class UnSegProtect(BaseTransform):
                              f'{self.cache["src_root"]!r}')
         path = osp.join(self.cache['protected_root'], rel)
         if not osp.isfile(path):
-            if self.checkpoint is None:
+            if self.method is None:
                 raise FileNotFoundError(f'protected image {path!r} (for {img_path!r}) is missing '
                                         f'from the cache; run tools/protect_dataset.py or give '
                                         f'a checkpoint')
@@ -122,7 +113,7 @@ class UnSegProtect(BaseTransform):
                                      f'normalisation or resizing')
             prompts = objects_from_results(results, self.source, self.ignore_labels,
                                            self.background_labels, self.classes)
-            protected = protect([as_uint8], [prompts], self.generator, self.cfg, [key])[0].image
+            protected = self.method([as_uint8], [prompts], [key])[0].image
         if protected.shape != img.shape:
             raise ValueError(f'protected image for {results["img_path"]} is {protected.shape}, '
                              f'the loaded one {img.shape}')
@@ -130,6 +121,7 @@ class UnSegProtect(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(checkpoint={self.checkpoint!r}, cache={self.cache!r}, '
+        return (f'{self.__class__.__name__}(method={self.method_name!r}, '
+                f'checkpoint={self.checkpoint!r}, cache={self.cache!r}, '
                 f'eps_object={self.cfg.eps_object:.5f}, eps_background='
                 f'{self.cfg.eps_background:.5f}, prompt_type={self.cfg.prompt_type!r})')
