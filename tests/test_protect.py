@@ -270,6 +270,51 @@ def test_with_protection_patches_training_pipelines_only():
     assert 'unseg_mm' in cfg.custom_imports.imports
 
 
+FULL_CONFIGS = {
+    'deeplabv3_unseg.py': ('voc', 'data/VOCdevkit/VOC2012', 'data/VOCdevkit/VOC2012_unseg'),
+    'mask2former_unseg.py': ('coco_panoptic', 'data/coco', 'data/coco_unseg'),
+    'dino_unseg.py': ('coco', 'data/coco', 'data/coco_unseg'),
+}
+
+
+@pytest.mark.parametrize('config', sorted(FULL_CONFIGS))
+def test_full_size_configs_train_on_the_protected_copy(config, protected, tmp_path):
+    """The full-size configs (stock config + a few lines) build their runner and model, and their
+    stock training pipeline reads the offline tool's protected images; val stays clean."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from unseg_mm.apis.config_utils import rebase_paths
+    fmt, data, data_unseg = FULL_CONFIGS[config]
+    src, dst = protected[fmt]
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
+    rebase_paths(cfg, data_unseg, dst)
+    rebase_paths(cfg, data, src)
+    cfg.work_dir = str(tmp_path)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+    assert 'UnSegProtect' not in str(cfg.val_dataloader)
+    runner = Runner.from_cfg(cfg)
+    dataset = runner.train_dataloader.dataset
+    sample = dataset[0]
+    assert sample['inputs'].shape[0] == 3 and sample['data_samples'] is not None
+    # Remove the protected copy of the first image: the pipeline must now fail on it (it reads
+    # the cache, never the clean file silently).
+    leaf = dataset.datasets[0] if hasattr(dataset, 'datasets') else dataset
+    leaf = getattr(leaf, 'dataset', leaf)
+    info = leaf.get_data_info(0)
+    cached = osp.join(dst, osp.relpath(info['img_path'], src))
+    assert osp.isfile(cached)
+    moved = cached + '.away'
+    os.rename(cached, moved)
+    try:
+        with pytest.raises(FileNotFoundError, match='missing from the cache'):
+            leaf[0]
+    finally:
+        os.rename(moved, cached)
+
+
 # ------------------------------------------------------------------------------------------------
 # partial protection, mixing, sharding, JPEG
 

@@ -32,8 +32,9 @@ MANIFEST = 'unseg_manifest.json'
 PREVIEW = 'unseg_preview.png'
 PROGRESS_DIR = '.unseg_progress'
 SETTINGS = 'settings.json'
-# Settings that may change between a run and its resumption without changing any pixel.
-RESUME_FREE_SETTINGS = ('device', 'shard_id')
+# Settings that may change between a run and its resumption without changing any pixel (a moved
+# source is checked image by image through its SHA-256).
+RESUME_FREE_SETTINGS = ('device', 'shard_id', 'src')
 logger = logging.getLogger('unseg_mm.protect_dataset')
 
 

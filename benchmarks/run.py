@@ -1,0 +1,92 @@
+"""Clean vs protected training across datasets x architectures x methods x defences.
+
+  python benchmarks/run.py --suite mini                  # every study of the mini suite (hours)
+  python benchmarks/run.py --suite mini --study main     # one study
+  python benchmarks/run.py --suite mini --study ci       # the CI slice (minutes)
+  python benchmarks/run.py --suite mini --only 'voc_deeplabv3|*'   # cells whose label matches
+  python benchmarks/run.py --suite mini --table-only     # rewrite tables/plots from results.json
+  python benchmarks/run.py --suite full --data-root data  # stock configs on the real datasets
+
+Each cell protects the training split (offline tool, cached), trains through tools/train.py and
+evaluates on the clean val split with the stock metric; see benchmarks/suite.py. Results go to
+<results-dir>/results.json (finished cells are skipped on re-runs, so an interrupted suite resumes
+where it stopped), one markdown table per study and plots.
+"""
+import argparse
+import fnmatch
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from report import plots, update_readme, write_report  # noqa: E402
+from suite import ROOT, expand, load_suite, run_suite  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--suite', default='mini', help='mini, full or a suite file')
+    parser.add_argument('--study', action='append',
+                        help='run only these studies (repeatable; default: all but ci)')
+    parser.add_argument('--only', help="glob over cell labels 'task | method | defence ...'")
+    parser.add_argument('--data-root', help="datasets root (default: the suite's data_root)")
+    parser.add_argument('--results-dir', help='default benchmarks/results/<suite>')
+    parser.add_argument('--work-dir', help='protected copies and training runs (default '
+                        'work_dirs/benchmarks/<suite>)')
+    parser.add_argument('--table-only', action='store_true',
+                        help='only rewrite the tables and plots from results.json')
+    parser.add_argument('--dry-run', action='store_true', help='list the cells and stop')
+    return parser.parse_args(argv)
+
+
+def _ensure_mini_data(suite, data_root: str) -> None:
+    if suite.get('mini_data') is False or osp.isdir(data_root):
+        return
+    from unseg_mm.datasets.mini import make_mini_datasets
+    print(f'writing the mini datasets to {data_root}')
+    make_mini_datasets(data_root, show_progress=False)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import unseg_mm  # noqa: F401  (compat shims and registrations)
+    suite = load_suite(args.suite)
+    name = osp.splitext(osp.basename(args.suite))[0]
+    data_root = args.data_root or osp.join(ROOT, suite.data_root)
+    results_dir = args.results_dir or osp.join(ROOT, 'benchmarks', 'results', name)
+    work = args.work_dir or osp.join(ROOT, 'work_dirs', 'benchmarks', name)
+    studies = args.study or [s for s in suite.studies if s != 'ci']
+    cells = expand(suite, studies)
+    if args.only:
+        cells = [c for c in cells if fnmatch.fnmatch(c.label, args.only)]
+    command = f'python benchmarks/run.py --suite {name}'
+    if args.dry_run:
+        for cell in cells:
+            print(cell.label, f'(schedule {cell.schedule})')
+        print(f'{len(cells)} cells')
+        return 0
+    results_path = osp.join(results_dir, 'results.json')
+    if not args.table_only:
+        if name == 'mini' or suite.get('mini_data'):
+            _ensure_mini_data(suite, data_root)
+        run_suite(suite, cells, data_root, work, results_path)
+    from suite import load_results
+    results = load_results(results_path)
+    tables = write_report(suite, results, studies, results_dir, command)
+    written = plots(suite, results, results_dir) if set(studies) & {'main', 'mix'} else []
+    if args.results_dir is None and not args.only:
+        # The README's copy of the committed tables is rewritten from the same results, all
+        # studies of the suite (those not run yet show as such).
+        everything = [s for s in suite.studies if s != 'ci']
+        update_readme(osp.join(ROOT, 'README.md'), name,
+                      write_report(suite, results, everything, results_dir, command))
+    for study in studies:
+        print(tables[study])
+    for path in written:
+        print(f'plot: {osp.relpath(path, ROOT)}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""The benchmark matrix: cells (task x method x defence x study setting), how each is run, cached
+and recorded. ``benchmarks/run.py`` is the command line; ``benchmarks/report.py`` the tables.
+
+A cell:
+1. protects the task's TRAIN split once per protection setting with the offline tool's code
+   (``unseg_mm.apis.protect_dataset``; resumable, cached under the work folder);
+2. writes a standalone config: the task's stock-pipeline config with ``UnSegProtect`` reading that
+   protected copy (cache mode) right after loading, the defence, the schedule and the seed;
+3. trains it with ``tools/train.py`` in a subprocess (resuming from the cell's last checkpoint
+   after an interruption) - validation at the end runs on the CLEAN val split with the stock
+   metric;
+4. records metric, all validation metrics, wall times, seed, hardware and versions.
+A cell's key is a hash of everything that defines it, so finished cells are skipped and a
+changed setting reruns only what it changes.
+"""
+import glob
+import hashlib
+import json
+import os
+import os.path as osp
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from mmengine.config import Config
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SUITES = osp.join(ROOT, 'benchmarks', 'suites')
+PROTECTION_KEYS = ('mix_clean_ratio', 'classes', 'prompt_type', 'eps_object')
+
+
+@dataclass
+class Cell:
+    study: str
+    task: str
+    method: str
+    defence: str
+    setting: Dict = field(default_factory=dict)  # the study's varied protection setting
+    schedule: Optional[int] = None
+
+    @property
+    def label(self) -> str:
+        extra = ''.join(f' {k}={_fmt(v)}' for k, v in self.setting.items())
+        return f'{self.task} | {self.method} | {self.defence}{extra}'
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float) and 0 < value < 1 and abs(value * 255 - round(value * 255)) < 1e-6:
+        return f'{round(value * 255)}/255'
+    if isinstance(value, (list, tuple)):
+        return ','.join(map(str, value))
+    return str(value)
+
+
+def load_suite(name: str) -> Config:
+    path = name if osp.isfile(name) else osp.join(SUITES, f'{name}.py')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'no suite {name!r}: expected {path}')
+    suite = Config.fromfile(path)
+    for key in ('tasks', 'methods', 'defences', 'studies'):
+        if key not in suite:
+            raise ValueError(f'suite {path} lacks {key!r}')
+    return suite
+
+
+def expand(suite: Config, studies: Optional[List[str]] = None) -> List[Cell]:
+    """All cells of the chosen studies (default: every study but ``ci``), in suite order."""
+    names = studies or [s for s in suite.studies if s != 'ci']
+    cells = []
+    for name in names:
+        if name not in suite.studies:
+            raise ValueError(f'unknown study {name!r}; the suite has {sorted(suite.studies)}')
+        study = suite.studies[name]
+        vary = study.get('vary', {})
+        settings = [{}] if not vary else [{k: v} for k, values in vary.items() for v in values]
+        for task in study.tasks:
+            if task not in suite.tasks:
+                raise ValueError(f'study {name!r}: unknown task {task!r}')
+            schedule = study.get('schedule', {}).get(task, suite.tasks[task].get('schedule'))
+            for method in study.methods:
+                for defence in study.defences:
+                    for setting in settings:
+                        cells.append(Cell(name, task, method, defence, dict(setting), schedule))
+    return cells
+
+
+# -- protection --------------------------------------------------------------------------------
+def protection_settings(suite: Config, cell: Cell) -> Optional[dict]:
+    """Everything that decides the published training images of ``cell`` (None: clean)."""
+    method = suite.methods[cell.method]
+    if method is None:
+        return None
+    task = suite.tasks[cell.task]
+    eps = cell.setting.get('eps_object', suite.eps_object)
+    eps_bg = suite.eps_background * eps / suite.eps_object
+    return dict(method=method['method'], options=dict(method.get('options', {})),
+                checkpoint=method.get('checkpoint'), format=task.format, root=task.root,
+                eps_object=eps, eps_background=eps_bg,
+                prompt_type=cell.setting.get('prompt_type', 'mask'),
+                classes=cell.setting.get('classes'),
+                mix_clean_ratio=cell.setting.get('mix_clean_ratio', 0.0), seed=suite.seed,
+                extraction=dict(task.get('protect', {})))
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def protect_train_split(settings: dict, data_root: str, work: str, device: str = 'cpu') -> str:
+    """The protected copy of the task's dataset for ``settings`` (made once; resumable)."""
+    from unseg_mm.apis.methods import build_method
+    from unseg_mm.apis.protect import ProtectConfig
+    from unseg_mm.apis.protect_dataset import MANIFEST, Options, protect_dataset
+    dst = osp.join(work, 'protected', f'{settings["format"]}-{settings["method"]}-'
+                   f'{_digest(settings)}')
+    manifest = osp.join(dst, MANIFEST)
+    if osp.isfile(manifest):
+        with open(manifest) as f:
+            if json.load(f).get('complete'):
+                return dst
+    cfg = ProtectConfig(eps_object=settings['eps_object'],
+                        eps_background=settings['eps_background'],
+                        prompt_type=settings['prompt_type'], seed=settings['seed'],
+                        device=device, batch_size=1)
+    opts = Options(fmt=settings['format'], src=osp.join(data_root, settings['root']), dst=dst,
+                   classes=settings['classes'], mix_clean_ratio=settings['mix_clean_ratio'],
+                   show_progress=False)
+    checkpoint = settings['checkpoint']
+    method = build_method(settings['method'], cfg,
+                          osp.join(ROOT, checkpoint) if checkpoint else None,
+                          options=settings['options'])
+    out = protect_dataset(opts, cfg, method)
+    if not (out['manifest'] or {}).get('complete'):
+        raise RuntimeError(f'protecting {opts.src} failed: {out["summary"].failed[:3]}')
+    return dst
+
+
+# -- the cell's config -------------------------------------------------------------------------
+def cell_config(suite: Config, cell: Cell, data_root: str, protected: Optional[str],
+                work_dir: str) -> Config:
+    from unseg_mm.apis.config_utils import (rebase_paths, set_schedule, with_adversarial_training,
+                                            with_defence, with_protection)
+    task = suite.tasks[cell.task]
+    cfg = Config.fromfile(_config_path(task.config))
+    if osp.normpath(data_root) != osp.normpath(suite.data_root):
+        rebase_paths(cfg, suite.data_root, data_root)
+    dataset = cfg.train_dataloader.dataset
+    settings = protection_settings(suite, cell)
+    if protected is not None:
+        transform = dict(type='UnSegProtect',
+                         cache=dict(src_root=osp.join(data_root, task.root),
+                                    protected_root=protected))
+        dataset = with_protection(dataset, transform)
+        assert settings is not None
+    defence = suite.defences[cell.defence]
+    if defence and defence.get('transform'):
+        dataset = with_defence(dataset, defence['transform'])
+    cfg.train_dataloader.dataset = dataset
+    if defence and defence.get('adversarial'):
+        model = with_adversarial_training(cfg.model, **defence['adversarial'])
+        model.pop('_delete_')
+        cfg.model = model
+    if cell.schedule:
+        set_schedule(cfg, cell.schedule)
+        # Four checkpoints per run: an interrupted cell resumes from the latest.
+        cfg.default_hooks.checkpoint.interval = max(1, cell.schedule // 4)
+    cfg.default_hooks.checkpoint.max_keep_ckpts = 1
+    cfg.randomness = dict(seed=suite.seed)
+    cfg.work_dir = work_dir
+    return cfg
+
+
+def _config_path(config: str) -> str:
+    """A repository config, or a stock one (``mmseg::...``) inside its installed package."""
+    if '::' in config:
+        from mmengine.config.utils import _get_package_and_cfg_path
+        from mmengine.utils import get_installed_path
+        package, rel = _get_package_and_cfg_path(config)
+        return osp.join(get_installed_path(package), '.mim', 'configs', rel)
+    return osp.join(ROOT, config)
+
+
+# What defines a task's runs (names, metric and display scale only label them).
+TASK_RUN_KEYS = ('config', 'format', 'root', 'protect')
+
+
+def cell_key(suite: Config, cell: Cell) -> str:
+    task = {k: suite.tasks[cell.task].get(k) for k in TASK_RUN_KEYS}
+    with open(_config_path(task['config']), 'rb') as f:
+        task['config_sha'] = hashlib.sha256(f.read()).hexdigest()
+    return _digest(dict(task=task, protection=protection_settings(suite, cell),
+                        defence=suite.defences[cell.defence], schedule=cell.schedule,
+                        seed=suite.seed))
+
+
+# -- running -----------------------------------------------------------------------------------
+def _latest_metrics(work_dir: str, since: float) -> dict:
+    """The last validation metrics logged by the mmengine run(s) in ``work_dir``."""
+    metrics = {}
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        if osp.getmtime(path) < since:
+            continue
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                if not any(k in record for k in ('lr', 'loss')) and len(record) > 1:
+                    metrics = record
+    return metrics
+
+
+def environment() -> dict:
+    import mmcv
+    import mmdet
+    import mmengine
+    import mmseg
+    import torch
+    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    return dict(hardware=f'{platform.machine()} CPU, {os.cpu_count()} cores'
+                + (f', {torch.cuda.get_device_name()}' if torch.cuda.is_available() else ''),
+                python=platform.python_version(), torch=torch.__version__,
+                mmengine=mmengine.__version__, mmcv=mmcv.__version__, mmseg=mmseg.__version__,
+                mmdet=mmdet.__version__, commit=commit)
+
+
+def run_cell(suite: Config, cell: Cell, data_root: str, work: str, log) -> dict:
+    key = cell_key(suite, cell)
+    work_dir = osp.join(work, 'cells', key)
+    os.makedirs(work_dir, exist_ok=True)
+    settings = protection_settings(suite, cell)
+    start = time.time()
+    protected = protect_train_split(settings, data_root, work, suite.get('device', 'cpu')) \
+        if settings else None
+    protect_s = time.time() - start
+    cfg = cell_config(suite, cell, data_root, protected, work_dir)
+    config_file = osp.join(work_dir, 'cell_config.py')
+    cfg.dump(config_file)
+    command = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config_file,
+               '--work-dir', work_dir]
+    if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+        command.append('--resume')
+    train_start = time.time()
+    with open(osp.join(work_dir, 'train.log'), 'a') as out:
+        code = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT).returncode
+    train_s = time.time() - train_start
+    if code != 0:
+        raise RuntimeError(f'{cell.label}: training failed (exit {code}); see '
+                           f'{osp.join(work_dir, "train.log")}')
+    metrics = _latest_metrics(work_dir, train_start)
+    metric = suite.tasks[cell.task].metric
+    if metric not in metrics:
+        raise RuntimeError(f'{cell.label}: no {metric!r} in the validation log of {work_dir}')
+    return dict(key=key, study=cell.study, task=cell.task, method=cell.method,
+                defence=cell.defence, setting=cell.setting, schedule=cell.schedule,
+                metric=metric, value=float(metrics[metric]),
+                metrics={k: v for k, v in metrics.items() if isinstance(v, (int, float))},
+                protect_s=round(protect_s, 1), train_s=round(train_s, 1), seed=suite.seed,
+                protection=settings, config=osp.relpath(config_file, ROOT),
+                command=' '.join(osp.relpath(c, ROOT) if c.startswith(ROOT) else c
+                                 for c in command), **environment())
+
+
+def load_results(path: str) -> dict:
+    if osp.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    return dict(cells={})
+
+
+def save_results(results: dict, path: str) -> None:
+    from unseg_mm.apis.fileio import atomic_output
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with atomic_output(path) as tmp:
+        with open(tmp, 'w') as f:
+            json.dump(results, f, indent=1, sort_keys=True)
+
+
+def run_suite(suite: Config, cells: List[Cell], data_root: str, work: str, results_path: str,
+              log=print) -> dict:
+    """Run every cell not yet in ``results_path`` (same key), saving after each cell."""
+    results = load_results(results_path)
+    for i, cell in enumerate(cells, 1):
+        key = cell_key(suite, cell)
+        record = results['cells'].get(key)
+        if record is not None:
+            log(f'[{i}/{len(cells)}] {cell.label}: cached ({record["metric"]} '
+                f'{record["value"]:.2f})')
+            continue
+        log(f'[{i}/{len(cells)}] {cell.label}: running')
+        record = run_cell(suite, cell, data_root, work, log)
+        results['cells'][key] = record
+        save_results(results, results_path)
+        log(f'[{i}/{len(cells)}] {cell.label}: {record["metric"]} {record["value"]:.2f} '
+            f'({record["train_s"]:.0f} s)')
+    return results
+

@@ -1,0 +1,87 @@
+# The mini suite: every architecture on the synthetic mini datasets (tools/make_mini_datasets.py,
+# 64 train / 16 val images of 128-256 px), tiny models from configs/mini, the bundled tiny
+# generator; CPU-sized schedules. `python benchmarks/run.py --suite mini` runs all studies (about
+# 6 hours on 2 cores, from the measured per-cell times); `--study ci` is the slice .ci/run runs
+# after the tests (~8 min).
+data_root = 'data/mini'  # created by `make quickstart` (or by run.py when missing)
+generator = 'checkpoints/unseg_generator_tiny_mini-hqseg.pth'
+seed = 0
+
+# task: a stock-pipeline config, the dataset it trains on (protected through the offline tool's
+# format), the metric that the tables report (times metric_scale: mmdet's COCO AP is in [0, 1],
+# shown in %), its schedule (iterations, or epochs for epoch-based configs) and how protection
+# takes prompts from its labels.
+tasks = dict(
+    voc_deeplabv3=dict(
+        dataset='VOC', arch='DeepLabV3', config='configs/mini/deeplabv3_r18_mini-voc.py',
+        format='voc', root='VOCdevkit/VOC2012', metric='mIoU', schedule=600,
+        protect=dict(background_labels=(0, ))),
+    cityscapes_deeplabv3=dict(
+        dataset='Cityscapes', arch='DeepLabV3',
+        config='configs/mini/deeplabv3_r18_mini-cityscapes.py', format='cityscapes',
+        root='cityscapes', metric='mIoU', schedule=300, protect=dict()),
+    ade20k_mask2former=dict(
+        dataset='ADE20K', arch='Mask2Former (semantic)',
+        config='configs/mini/mask2former_r18_mini-ade20k.py', format='ade20k',
+        root='ADEChallengeData2016', metric='mIoU', schedule=300, protect=dict()),
+    coco_mask2former_panoptic=dict(
+        dataset='COCO', arch='Mask2Former (panoptic)',
+        config='configs/mini/mask2former_r18_mini-coco-panoptic.py', format='coco_panoptic',
+        root='coco', metric='coco_panoptic/PQ', schedule=300, protect=dict()),
+    coco_mask2former_instance=dict(
+        dataset='COCO', arch='Mask2Former (instance)',
+        config='configs/mini/mask2former_r18_mini-coco.py', format='coco', root='coco',
+        metric='coco/segm_mAP', metric_scale=100, schedule=300, protect=dict()),
+    coco_dino=dict(
+        dataset='COCO', arch='DINO (detection)', config='configs/mini/dino_r18_mini-coco.py',
+        format='coco', root='coco', metric='coco/bbox_mAP', metric_scale=100, schedule=12,
+        protect=dict()),
+)
+
+# method: how the training images are published (None: clean). `options` go to the method.
+methods = dict(
+    clean=None,
+    unseg=dict(method='unseg', checkpoint=generator),
+    synper=dict(method='synper'),
+    ar=dict(method='ar'),
+    cuda=dict(method='cuda'),
+)
+# budgets of every protection unless a study varies them ([0, 1] units)
+eps_object = 8 / 255
+eps_background = 2 / 255
+
+# defence: what the trainer does to the published images (a transform after loading) or to
+# training (PGD adversarial training around the model).
+defences = dict(
+    none=None,
+    jpeg10=dict(transform=dict(type='JPEGCompression', quality=10)),
+    grayscale=dict(transform=dict(type='GrayscaleDefence')),
+    pgd_at=dict(adversarial=dict(eps=4 / 255, steps=2)),  # 3x the cost of a plain step
+)
+
+all_methods = ['clean', 'unseg', 'synper', 'ar', 'cuda']
+# The VOC studies train for half the main schedule (each includes its clean reference run).
+voc_short = dict(voc_deeplabv3=300)
+studies = dict(
+    main=dict(title='Clean vs protected training data (clean val metric)',
+              tasks=list(tasks), methods=all_methods, defences=['none']),
+    defences=dict(title='Defences (VOC, DeepLabV3)', tasks=['voc_deeplabv3'], methods=all_methods,
+                  defences=list(defences), schedule=voc_short),
+    mix=dict(title='Share of clean images in the published training set (VOC, DeepLabV3)',
+             tasks=['voc_deeplabv3'], methods=['clean', 'unseg'], defences=['none'],
+             schedule=voc_short, vary=dict(mix_clean_ratio=[0.0, 0.25, 0.5, 0.75, 1.0])),
+    partial=dict(title='Partial protection: only some classes protected (VOC, DeepLabV3)',
+                 tasks=['voc_deeplabv3'], methods=['clean', 'unseg'], defences=['none'],
+                 schedule=voc_short,
+                 vary=dict(classes=[['aeroplane', 'bicycle', 'bird', 'boat']])),
+    prompt=dict(title='Prompt type of the generator (VOC, DeepLabV3)', tasks=['voc_deeplabv3'],
+                methods=['clean', 'unseg'], defences=['none'], schedule=voc_short,
+                vary=dict(prompt_type=['mask', 'box', 'point'])),
+    eps=dict(title='Object budget (background = budget / 4) (VOC, DeepLabV3)',
+             tasks=['voc_deeplabv3'], methods=['clean', 'unseg'], defences=['none'],
+             schedule=voc_short, vary=dict(eps_object=[4 / 255, 8 / 255, 16 / 255])),
+    # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
+    ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],
+            tasks=['voc_deeplabv3', 'ade20k_mask2former', 'coco_dino'],
+            schedule=dict(voc_deeplabv3=100, ade20k_mask2former=40, coco_dino=2)),
+)

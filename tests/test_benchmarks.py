@@ -1,0 +1,103 @@
+"""The benchmark suite: cell expansion, cell configs, caching/resume and the tables."""
+import json
+import os.path as osp
+import sys
+
+import pytest
+from mmengine.config import Config
+
+from conftest import REPO_ROOT, config_path
+from unseg_mm.apis.config_utils import set_schedule
+
+sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
+from report import study_table  # noqa: E402
+from suite import Cell, cell_config, cell_key, expand, load_suite, run_suite  # noqa: E402
+
+
+def test_set_schedule_rewrites_loop_schedulers_and_intervals():
+    cfg = Config.fromfile(config_path('mini', 'mask2former_r18_mini-coco-panoptic.py'))
+    set_schedule(cfg, 60)
+    assert cfg.train_cfg.max_iters == 60 and cfg.train_cfg.val_interval == 60
+    assert cfg.param_scheduler[0]['end'] == 60 and cfg.param_scheduler[0]['milestones'] == [50]
+    assert cfg.default_hooks.checkpoint.interval == 60
+    dino = Config.fromfile(config_path('mini', 'dino_r18_mini-coco.py'))
+    set_schedule(dino, 3)
+    assert dino.train_cfg.max_epochs == 3 and dino.train_cfg.val_interval == 3
+    assert dino.param_scheduler[0]['end'] == 3 and dino.param_scheduler[0]['milestones'] == [2]
+    with pytest.raises(ValueError):
+        set_schedule(dino, 0)
+
+
+def test_mini_suite_expands_to_the_documented_matrix():
+    suite = load_suite('mini')
+    main = expand(suite, ['main'])
+    assert len(main) == len(suite.tasks) * 5
+    assert {c.method for c in main} == {'clean', 'unseg', 'synper', 'ar', 'cuda'}
+    ci = expand(suite, ['ci'])
+    assert {(c.task, c.method) for c in ci} == {
+        (t, m) for t in ('voc_deeplabv3', 'ade20k_mask2former', 'coco_dino')
+        for m in ('clean', 'unseg')}
+    assert all(c.schedule < suite.tasks[c.task].schedule for c in ci)
+    assert 'ci' not in {c.study for c in expand(suite)}
+    # The same settings in two studies are one cell (one run, one key).
+    eps8 = [c for c in expand(suite, ['eps'])
+            if c.method == 'unseg' and c.setting['eps_object'] == 8 / 255][0]
+    mix0 = [c for c in expand(suite, ['mix'])
+            if c.method == 'unseg' and c.setting['mix_clean_ratio'] == 0][0]
+    assert cell_key(suite, eps8) == cell_key(suite, mix0)
+    cleans = {cell_key(suite, c) for c in expand(suite, ['mix', 'eps', 'prompt'])
+              if c.method == 'clean'}
+    assert len(cleans) == 1  # one clean reference run serves every setting
+    with pytest.raises(ValueError, match='unknown study'):
+        expand(suite, ['nope'])
+
+
+def test_cell_config_reads_the_protected_copy_and_applies_the_defence(tmp_path):
+    suite = load_suite('mini')
+    cell = Cell('defences', 'voc_deeplabv3', 'unseg', 'jpeg10', {}, 50)
+    cfg = cell_config(suite, cell, '/data/mini', '/prot', str(tmp_path))
+    for leaf in cfg.train_dataloader.dataset.datasets:
+        types = [t['type'] for t in leaf['pipeline']]
+        assert types[:4] == ['LoadImageFromFile', 'LoadAnnotations', 'UnSegProtect',
+                             'JPEGCompression']
+        assert leaf['pipeline'][2]['cache'] == dict(src_root='/data/mini/VOCdevkit/VOC2012',
+                                                    protected_root='/prot')
+        assert leaf['data_root'] == '/data/mini/VOCdevkit/VOC2012'
+    assert 'UnSegProtect' not in str(cfg.val_dataloader)
+    assert cfg.train_cfg.max_iters == 50
+    at = cell_config(suite, Cell('defences', 'voc_deeplabv3', 'clean', 'pgd_at', {}, 50),
+                     '/data/mini', None, str(tmp_path))
+    assert at.model.type == 'PGDAdversarialTraining' and at.model.model.type == 'EncoderDecoder'
+    assert 'UnSegProtect' not in str(at.train_dataloader)
+
+
+def test_two_cells_run_are_cached_and_tabled(mini_root, tmp_path):
+    suite_file = tmp_path / 'tiny_suite.py'
+    suite_file.write_text(
+        f"_base_ = '{osp.join(REPO_ROOT, 'benchmarks', 'suites', 'mini.py')}'\n"
+        "studies = dict(_delete_=True, t=dict(title='two cells', tasks=['voc_deeplabv3'], "
+        "methods=['clean', 'synper'], defences=['none'], schedule=dict(voc_deeplabv3=2)))\n")
+    suite = load_suite(str(suite_file))
+    cells = expand(suite, ['t'])
+    results_path = str(tmp_path / 'results' / 'results.json')
+    logs = []
+    results = run_suite(suite, cells, mini_root, str(tmp_path / 'work'), results_path,
+                        log=logs.append)
+    records = list(results['cells'].values())
+    assert len(records) == 2
+    for record in records:
+        assert record['metric'] == 'mIoU' and 0 <= record['value'] <= 100
+        assert record['schedule'] == 2 and record['seed'] == 0
+        assert record['hardware'] and record['torch']
+    synper = next(r for r in records if r['method'] == 'synper')
+    assert synper['protection']['method'] == 'synper'
+    with open(results_path) as f:
+        saved = json.load(f)['cells']
+    assert {k: v['value'] for k, v in saved.items()} == \
+        {k: v['value'] for k, v in results['cells'].items()}
+    logs.clear()
+    run_suite(suite, cells, mini_root, str(tmp_path / 'work'), results_path, log=logs.append)
+    assert all('cached' in line for line in logs) and len(logs) == 2
+    table = study_table(suite, results, 't', 'cmd')
+    clean = next(r for r in records if r['method'] == 'clean')['value']
+    assert f'{clean:.2f}' in table and '2 of 2 cells run' in table
