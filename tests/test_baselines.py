@@ -187,3 +187,14 @@ def test_resuming_with_another_method_is_refused(mini_root, tmp_path, capsys):
                  '--no-progress') == 2
     err = capsys.readouterr().err
     assert 'started with other settings' in err and "'synper' -> 'cuda'" in err
+
+
+def test_tool_rejects_a_checkpoint_for_a_baseline_and_needs_one_for_unseg(mini_root, tmp_path,
+                                                                          capsys):
+    src = osp.join(mini_root, 'hqseg')
+    assert _tool('--format', 'hqseg', '--src', src, '--dst', str(tmp_path / 'a'), '--method',
+                 'ar', '--checkpoint', 'G.pth', '--no-progress') == 2
+    assert 'uses no generator' in capsys.readouterr().err
+    assert _tool('--format', 'hqseg', '--src', src, '--dst', str(tmp_path / 'b'),
+                 '--no-progress') == 2
+    assert 'needs a generator checkpoint' in capsys.readouterr().err

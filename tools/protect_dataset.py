@@ -112,6 +112,9 @@ def main(argv=None) -> int:
                        mix_clean_ratio=args.mix_clean_ratio, jpeg_quality=args.jpeg_quality,
                        num_shards=num_shards, shard_id=shard_id, preview=args.preview,
                        show_progress=not args.no_progress)
+        if args.method != 'unseg' and (args.checkpoint or args.sam_checkpoint):
+            raise ValueError(f'--checkpoint/--sam-checkpoint are for --method unseg; '
+                             f'{args.method!r} uses no generator')
         method = build_method(args.method, cfg, args.checkpoint, args.sam_checkpoint,
                               args.method_options)
         if method.needs_checkpoint:
