@@ -9,12 +9,18 @@ import torch
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from conftest import config_path
+from conftest import REPO_ROOT, config_path
 from helpers import quick_cfg
 from unseg_mm.apis.config_utils import with_adversarial_training, with_defence
 from unseg_mm.engine.adversarial import frozen_norm_statistics
 from unseg_mm.datasets.defences import (BitDepthReduction, GaussianFilter, GrayscaleDefence,
                                         JPEGCompression, MedianFilter)
+
+
+@pytest.fixture(autouse=True)
+def _tools_on_path(monkeypatch):
+    import os.path as osp
+    monkeypatch.syspath_prepend(osp.join(REPO_ROOT, 'tests'))
 
 
 def _results(img):
@@ -187,3 +193,26 @@ def test_sat_attacks_only_part_of_the_batch(mini_root, tmp_path, in_repo_root):
     from unseg_mm.engine import PGDAdversarialTraining
     with pytest.raises(ValueError, match='adversarial_fraction'):
         PGDAdversarialTraining(model=runner.model.model, adversarial_fraction=0)
+
+
+def test_offline_tool_writes_the_defended_copy(mini_root, tmp_path, capsys):
+    import os.path as osp
+
+    import mmcv
+    from tools_entry import protect_main
+
+    from unseg_mm.apis.dataset_formats import format_spec
+    from unseg_mm.apis.protect_dataset import build_samples
+    src = osp.join(mini_root, 'hqseg')
+    plain, defended = str(tmp_path / 'plain'), str(tmp_path / 'defended')
+    common = ['--format', 'hqseg', '--src', src, '--method', 'synper', '--no-progress']
+    assert protect_main(common + ['--dst', plain]) == 0
+    assert protect_main(common + ['--dst', defended, '--defence', 'JPEGCompression',
+                                  '--defence-options', 'quality=30']) == 0
+    jpeg = JPEGCompression(30)
+    for info in build_samples(format_spec('hqseg', src), src)[:4]:
+        rel = osp.relpath(info['img_path'], src)
+        expected = jpeg(dict(img=mmcv.imread(osp.join(plain, rel)), img_path=rel))['img']
+        assert np.array_equal(mmcv.imread(osp.join(defended, rel)), expected)
+    assert protect_main(common + ['--dst', str(tmp_path / 'x'), '--defence', 'LoadImageFromFile']) == 2
+    assert 'not an image defence' in capsys.readouterr().err

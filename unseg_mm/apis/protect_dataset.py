@@ -40,13 +40,19 @@ logger = logging.getLogger('unseg_mm.protect_dataset')
 
 @dataclass
 class Options:
-    """Settings of :func:`protect_dataset` beyond the protection itself."""
+    """Settings of :func:`protect_dataset` beyond the protection itself.
+
+    ``defence`` (a defence transform config, e.g. ``dict(type='JPEGCompression', quality=10)``)
+    is applied to every training image after protection: the copy is then what a trainer using
+    that defence trains on (for benchmarks), not something to publish.
+    """
     fmt: str
     src: str
     dst: str
     classes: Optional[Sequence[str]] = None
     mix_clean_ratio: float = 0.0
     jpeg_quality: Optional[int] = None
+    defence: Optional[dict] = None
     num_shards: int = 1
     shard_id: int = 0
     preview: int = 4
@@ -159,6 +165,7 @@ class ProtectionRun:
             raise ValueError(f'jpeg_quality must be in [10, 100], got {opts.jpeg_quality}')
         if not 0 <= opts.shard_id < opts.num_shards:
             raise ValueError(f'shard_id {opts.shard_id} out of range for {opts.num_shards} shards')
+        self.defence = build_defence(opts.defence)
         self._check_same_settings()
 
     def _check_same_settings(self) -> None:
@@ -322,35 +329,44 @@ class ProtectionRun:
                summary: Summary, preview: list) -> None:
         src_path, dst_path = osp.join(self.opts.src, rel), osp.join(self.opts.dst, rel)
         entry = dict(path=rel, src_sha256=file_sha256(src_path), num_objects=len(prompt.objects))
-        if protected is None or protected.num_objects == 0:
+        done = protected is not None and protected.num_objects > 0
+        status = 'protected' if done else \
+            'clean (mix)' if protected is None else 'clean (no objects)'
+        if not done and self.defence is None:
             # Left clean (mixed-in clean share, or no object): publish the source file as is.
             atomic_copy(src_path, dst_path)
-            entry.update(status='clean (mix)' if protected is None else 'clean (no objects)',
-                         linf_object=0, linf_background=0, encoding='source')
+            entry.update(status=status, linf_object=0, linf_background=0, encoding='source')
             summary.unchanged += 1
         else:
-            result = protected
-            limit_obj = int(round(255 * self.cfg.eps_object))
-            limit_bg = int(round(255 * self.cfg.eps_background))
-            data = self._encode(result.image)
+            image = protected.image if done else original
+            linf = (protected.linf_object, protected.linf_background) if done else (0, 0)
+            if self.defence is not None:
+                image = self.defence(dict(img=image.copy(), img_path=src_path))['img']
+                linf = region_linf(original, image, prompt)
+                status += f' + {self.opts.defence["type"]}'
+            data = self._encode(image)
             if self.opts.jpeg_quality is None:
-                # The tool checks what it publishes: decode the bytes and measure the change.
+                # The tool checks what it writes: decode the bytes and measure the change.
                 decoded = mmcv.imfrombytes(data, flag='color')
-                if not np.array_equal(decoded, result.image):
+                if not np.array_equal(decoded, image):
                     raise RuntimeError('the encoded image does not decode to the protected one')
-                if getattr(self.method, 'linf_bounded', True) and (
-                        result.linf_object > limit_obj or result.linf_background > limit_bg):
+                limits = (int(round(255 * self.cfg.eps_object)),
+                          int(round(255 * self.cfg.eps_background)))
+                if done and self.defence is None and getattr(self.method, 'linf_bounded', True) \
+                        and (linf[0] > limits[0] or linf[1] > limits[1]):
                     raise RuntimeError(f'perturbation exceeds the budget: L-inf object '
-                                       f'{result.linf_object} > {limit_obj} or background '
-                                       f'{result.linf_background} > {limit_bg}')
+                                       f'{linf[0]} > {limits[0]} or background {linf[1]} > '
+                                       f'{limits[1]}')
             atomic_write(dst_path, data)
-            entry.update(status='protected', linf_object=result.linf_object,
-                         linf_background=result.linf_background,
+            entry.update(status=status, linf_object=linf[0], linf_background=linf[1],
                          encoding=f'jpeg q{self.opts.jpeg_quality}'
                          if self.opts.jpeg_quality is not None else 'png')
-            summary.written += 1
+            if done:
+                summary.written += 1
+            else:
+                summary.unchanged += 1
             if len(preview) < self.opts.preview:
-                preview.append((original, result.image))
+                preview.append((original, image))
         entry['out_sha256'] = file_sha256(dst_path)
         self._record(entry)
 
@@ -420,6 +436,29 @@ def merge_manifest(dst: str, settings: dict) -> Optional[dict]:
     return manifest
 
 
+def region_linf(original: np.ndarray, image: np.ndarray, prompt: ImagePrompts):
+    """Largest change (grey levels) inside the prompt's objects and elsewhere."""
+    diff = np.abs(image.astype(np.int16) - original.astype(np.int16)).max(axis=2)
+    region = np.zeros(diff.shape, bool)
+    for obj in prompt.objects:
+        region |= obj.astype(bool)
+    return int(diff[region].max(initial=0)), int(diff[~region].max(initial=0))
+
+
+def build_defence(cfg: Optional[dict]):
+    """The defence transform of ``cfg`` (None: none); only image defences are accepted."""
+    if cfg is None:
+        return None
+    from mmengine.registry import TRANSFORMS
+
+    from ..datasets.defences import ImageDefence
+    transform = TRANSFORMS.build(dict(cfg))
+    if not isinstance(transform, ImageDefence):
+        raise ValueError(f'{cfg["type"]} is not an image defence (see '
+                         f'unseg_mm/datasets/defences.py)')
+    return transform
+
+
 def as_method(method, cfg: ProtectConfig):
     """A protection method of :mod:`unseg_mm.apis.methods`; a bare generator means UnSeg."""
     from ..models.generator import UnSegGenerator
@@ -434,7 +473,7 @@ def settings_dict(opts: Options, cfg: ProtectConfig, method) -> dict:
                 classes=list(opts.classes) if opts.classes else None,
                 mix_clean_ratio=opts.mix_clean_ratio,
                 encoding=f'jpeg q{opts.jpeg_quality}' if opts.jpeg_quality else 'png',
-                num_shards=opts.num_shards, **asdict(cfg))
+                defence=dict(opts.defence) if opts.defence else None, num_shards=opts.num_shards, **asdict(cfg))
 
 
 def protect_dataset(opts: Options, cfg: ProtectConfig, method) -> dict:

@@ -34,7 +34,7 @@ def _uint8_image(results: dict) -> np.ndarray:
     return img
 
 
-class _ImageDefence(BaseTransform):
+class ImageDefence(BaseTransform):
     """A defence that maps a uint8 H x W x 3 image to another one (grey images pass as 3-channel).
     """
 
@@ -51,7 +51,7 @@ class _ImageDefence(BaseTransform):
 
 
 @TRANSFORMS.register_module()
-class JPEGCompression(_ImageDefence):
+class JPEGCompression(ImageDefence):
     """Re-encode the image as JPEG at ``quality`` (1-100; ISS-J uses 10) and decode it."""
 
     def __init__(self, quality: int = 10) -> None:
@@ -70,7 +70,7 @@ class JPEGCompression(_ImageDefence):
 
 
 @TRANSFORMS.register_module()
-class GrayscaleDefence(_ImageDefence):
+class GrayscaleDefence(ImageDefence):
     """ISS-G: replace the colour image by its luma (0.299 R + 0.587 G + 0.114 B) in all three
     channels. ``channel_order`` is that of the loaded image (mmcv loads BGR)."""
 
@@ -89,7 +89,7 @@ class GrayscaleDefence(_ImageDefence):
 
 
 @TRANSFORMS.register_module()
-class BitDepthReduction(_ImageDefence):
+class BitDepthReduction(ImageDefence):
     """Keep the ``bits`` most significant bits of every value (posterize; APBench uses 2)."""
 
     def __init__(self, bits: int = 2) -> None:
@@ -105,7 +105,7 @@ class BitDepthReduction(_ImageDefence):
 
 
 @TRANSFORMS.register_module()
-class MedianFilter(_ImageDefence):
+class MedianFilter(ImageDefence):
     """Median filter with an odd ``kernel`` (ISS uses 3)."""
 
     def __init__(self, kernel: int = 3) -> None:
@@ -121,7 +121,7 @@ class MedianFilter(_ImageDefence):
 
 
 @TRANSFORMS.register_module()
-class GaussianFilter(_ImageDefence):
+class GaussianFilter(ImageDefence):
     """Gaussian blur with an odd ``kernel`` and standard deviation ``sigma`` (pixels)."""
 
     def __init__(self, kernel: int = 5, sigma: float = 1.0) -> None:
