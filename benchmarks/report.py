@@ -37,6 +37,8 @@ def _header(suite, study: str, command: str, records: List[dict]) -> List[str]:
     env = records[0] if records else {}
     lines = [f'## {suite.studies[study].title}', '',
              f'Command: `{command} --study {study}`', '']
+    if suite.get('scale'):
+        lines += [f'Scale: {suite.scale}.', '']
     if env:
         lines += [f'Hardware: {env["hardware"]}; torch {env["torch"]}, mmseg {env["mmseg"]}, '
                   f'mmdet {env["mmdet"]}, mmcv {env["mmcv"]}; commit {env["commit"]}.', '']

@@ -3,6 +3,7 @@
 # `python benchmarks/run.py --suite full --data-root data`; the tables of the paper's setting.
 _base_ = './mini.py'
 
+scale = 'full: the real datasets, stock configs and schedules, ViT-B generator'
 data_root = 'data'
 mini_data = False
 device = 'cuda'

@@ -3,6 +3,8 @@
 # generator; CPU-sized schedules. `python benchmarks/run.py --suite mini` runs all studies (about
 # 6 hours on 2 cores, from the measured per-cell times); `--study ci` is the slice .ci/run runs
 # after the tests (~8 min).
+scale = ('mini: synthetic datasets of 64 train / 16 val images (128-256 px), half-width '
+         'ResNet-18 models from scratch, tiny generator; schedules in the table')
 data_root = 'data/mini'  # created by `make quickstart` (or by run.py when missing)
 generator = 'checkpoints/unseg_generator_tiny_mini-hqseg.pth'
 seed = 0
