@@ -25,15 +25,15 @@ tasks = dict(
     ade20k_mask2former=dict(
         dataset='ADE20K', arch='Mask2Former (semantic)',
         config='configs/mini/mask2former_r18_mini-ade20k.py', format='ade20k',
-        root='ADEChallengeData2016', metric='mIoU', schedule=300, protect=dict()),
+        root='ADEChallengeData2016', metric='mIoU', schedule=600, protect=dict()),
     coco_mask2former_panoptic=dict(
         dataset='COCO', arch='Mask2Former (panoptic)',
         config='configs/mini/mask2former_r18_mini-coco-panoptic.py', format='coco_panoptic',
-        root='coco', metric='coco_panoptic/PQ', schedule=300, protect=dict()),
+        root='coco', metric='coco_panoptic/PQ', schedule=600, protect=dict()),
     coco_mask2former_instance=dict(
         dataset='COCO', arch='Mask2Former (instance)',
         config='configs/mini/mask2former_r18_mini-coco.py', format='coco', root='coco',
-        metric='coco/segm_mAP', metric_scale=100, schedule=300, protect=dict()),
+        metric='coco/segm_mAP', metric_scale=100, schedule=600, protect=dict()),
     coco_dino=dict(
         dataset='COCO', arch='DINO (detection)', config='configs/mini/dino_r18_mini-coco.py',
         format='coco', root='coco', metric='coco/bbox_mAP', metric_scale=100, schedule=12,
