@@ -55,15 +55,16 @@ def study_table(suite, results: dict, study: str, command: str) -> str:
     protected = [m for m in methods if m != 'clean']
     if spec.get('vary'):
         (name, values), = spec.vary.items()
-        lines += [f'| task | {name} | metric | value | clean | protected / clean |',
-                  '|---|---|---|---|---|---|']
+        lines += [f'| task | method | {name} | metric | value | clean | protected / clean |',
+                  '|---|---|---|---|---|---|---|']
         for cell in cells:
             if cell.method == 'clean':
                 continue  # the reference column
             task = suite.tasks[cell.task]
             value = _value(results, suite, cell)
             clean = _clean_reference(results, suite, cell)
-            lines.append(f'| {task.dataset} {task.arch} | {_fmt(cell.setting[name])} | '
+            lines.append(f'| {task.dataset} {task.arch} | {cell.method} | '
+                         f'{_fmt(cell.setting[name])} | '
                          f'{task.metric} | {_num(value)} | {_num(clean)} | '
                          f'{_ratio(value, clean)} |')
     else:

@@ -41,7 +41,7 @@ def _two_objects(shape=(96, 128)):
 
 
 def test_registry_names_and_clear_errors():
-    assert method_names() == ['ar', 'cuda', 'synper', 'unseg']
+    assert method_names() == ['ar', 'cuda', 'grating', 'synper', 'unseg']
     with pytest.raises(ValueError, match='unknown protection method'):
         build_method('em', ProtectConfig())
     with pytest.raises(ValueError, match='needs a generator checkpoint'):
@@ -50,7 +50,7 @@ def test_registry_names_and_clear_errors():
         build_method('synper', ProtectConfig(), options=dict(eps2=1.0))
 
 
-@pytest.mark.parametrize('name', ['synper', 'ar', 'cuda'])
+@pytest.mark.parametrize('name', ['synper', 'ar', 'cuda', 'grating'])
 def test_deterministic_per_seed_and_key_and_object_free_images_untouched(name):
     image, prompt = _image(), _two_objects()
     method = build_method(name, ProtectConfig(seed=3))
@@ -64,7 +64,7 @@ def test_deterministic_per_seed_and_key_and_object_free_images_untouched(name):
     assert np.array_equal(untouched.image, image) and untouched.num_objects == 0
 
 
-@pytest.mark.parametrize('name', ['synper', 'ar', 'cuda'])
+@pytest.mark.parametrize('name', ['synper', 'ar', 'cuda', 'grating'])
 def test_keep_clean_pixels_are_untouched(name):
     image, prompt = _image(1), _two_objects()
     keep = np.zeros(image.shape[:2], bool)
@@ -96,6 +96,32 @@ def test_synper_respects_the_region_budgets_and_is_class_wise():
     swapped = ImagePrompts(objects=prompt.objects, labels=[7, 3])
     d_swap = method([grey], [swapped], ['x.jpg'])[0].image.astype(int) - 128
     assert (np.sign(d_swap[first]) == np.sign(d_x[first])).mean() < 0.75
+
+
+def test_grating_moves_every_pixel_by_its_budget_with_one_grating_per_class():
+    cfg = ProtectConfig(eps_object=8 / 255, eps_background=2 / 255)
+    grey = np.full((96, 128, 3), 128, np.uint8)
+    prompt = _two_objects()
+    a, b = prompt.objects
+    classwise = build_method('grating', cfg)
+    d = classwise([grey], [prompt], ['x.jpg'])[0].image.astype(int) - 128
+    assert set(np.unique(d[a | b])) == {-8, 8} and set(np.unique(d[~(a | b)])) == {-2, 2}
+    # The pattern belongs to the class, not to the image or the object: the same class at the
+    # same place in another image gets the same pixels, another class different ones.
+    moved = ImagePrompts(objects=[a], labels=[7])
+    d_moved = classwise([grey], [moved], ['y.jpg'])[0].image.astype(int) - 128
+    assert not np.array_equal(d_moved[a], d[a])
+    same = ImagePrompts(objects=[a], labels=[3])
+    assert np.array_equal(classwise([grey], [same], ['z.jpg'])[0].image[a], (d + 128)[a])
+    # A square wave: half the pixels up, half down, in every channel.
+    assert abs((d[a] > 0).mean() - 0.5) < 0.1
+    # Class-agnostic: every object carries the same grating, whatever its class.
+    agnostic = build_method('grating', cfg, options=dict(classwise=False))
+    d3 = agnostic([grey], [prompt], ['x.jpg'])[0].image.astype(int) - 128
+    d7 = agnostic([grey], [ImagePrompts(objects=[a, b], labels=[7, 3])], ['x.jpg'])[0].image
+    assert np.array_equal(d3 + 128, d7)
+    with pytest.raises(ValueError, match='period'):
+        build_method('grating', cfg, options=dict(period=1))
 
 
 def test_ar_patterns_follow_their_class_process_at_the_l2_budget():

@@ -101,3 +101,18 @@ def test_two_cells_run_are_cached_and_tabled(mini_root, tmp_path):
     table = study_table(suite, results, 't', 'cmd')
     clean = next(r for r in records if r['method'] == 'clean')['value']
     assert f'{clean:.2f}' in table and '2 of 2 cells run' in table
+
+
+def test_varied_study_table_names_the_method_of_each_row():
+    suite = load_suite('mini')
+    cells = expand(suite, ['eps'])
+    env = dict(hardware='cpu', torch='t', mmseg='s', mmdet='d', mmcv='c', commit='x')
+    results = dict(cells={cell_key(suite, c): dict(value=10.0 + i, **env)
+                          for i, c in enumerate(cells)})
+    table = study_table(suite, results, 'eps', 'cmd')
+    rows = [line for line in table.splitlines() if line.startswith('| VOC')]
+    # the clean run (one per setting, all the same cell) is the reference column
+    assert len(rows) == sum(c.method != 'clean' for c in cells) == 12
+    for method in ('unseg', 'synper', 'grating', 'grating_objects'):
+        assert sum(f'| {method} |' in row for row in rows) == 3
+    assert any('| grating | 32/255 |' in row for row in rows)

@@ -47,6 +47,11 @@ methods = dict(
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
+    # Calibration shortcuts (unseg_mm.apis.baselines.Grating): how much ANY additive pattern of
+    # the budget can do on this dataset and pipeline; per class, and one for all objects (the
+    # information UnSeg's union prompts carry).
+    grating=dict(method='grating'),
+    grating_objects=dict(method='grating', options=dict(classwise=False)),
 )
 # budgets of every protection unless a study varies them ([0, 1] units)
 eps_object = 8 / 255
@@ -79,9 +84,13 @@ studies = dict(
     prompt=dict(title='Prompt type of the generator (VOC, DeepLabV3)', tasks=['voc_deeplabv3'],
                 methods=['clean', 'unseg'], defences=['none'], schedule=voc_short,
                 vary=dict(prompt_type=['mask', 'box', 'point'])),
+    # The budget study also calibrates the world: the grating rows say how far any additive
+    # perturbation of that budget can go here.
     eps=dict(title='Object budget (background = budget / 4) (VOC, DeepLabV3)',
-             tasks=['voc_deeplabv3'], methods=['clean', 'unseg'], defences=['none'],
-             schedule=voc_short, vary=dict(eps_object=[4 / 255, 8 / 255, 16 / 255])),
+             tasks=['voc_deeplabv3'],
+             methods=['clean', 'unseg', 'synper', 'grating', 'grating_objects'],
+             defences=['none'], schedule=voc_short,
+             vary=dict(eps_object=[8 / 255, 16 / 255, 32 / 255])),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
     ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],
             tasks=['voc_deeplabv3', 'ade20k_mask2former', 'coco_dino'],

@@ -1,4 +1,5 @@
-"""Class-wise availability-attack baselines adapted to segmentation: SynPer, AR and CUDA.
+"""Class-wise availability-attack baselines adapted to segmentation: SynPer, AR and CUDA; and a
+calibration shortcut for benchmarks, Grating.
 
 Adaptation (as the UnSeg rebuttal describes): each class's perturbation is applied inside that
 class's region; background pixels (and void) get a background "class" of their own. Like UnSeg,
@@ -106,6 +107,45 @@ class SynPer(_Additive):
         rows = np.minimum(np.arange(h) * self.grid // h, self.grid - 1)
         cols = np.minimum(np.arange(w) * self.grid // w, self.grid - 1)
         return cells[rows][:, cols].astype(np.float32)
+
+
+class Grating(_Additive):
+    """Calibration shortcut: a square-wave grating per class (not a published attack).
+
+    Each class owns a grating of its own orientation and per-channel phase (from the seed and the
+    class id), the background another one; every pixel of a region moves by the full budget, +-.
+    Such a pattern is locally recognisable by a single small filter and survives rescaling, so it
+    is about as easy a class-wise shortcut as an L-inf budget allows. It answers a calibration
+    question about a dataset and training pipeline: if a model trained on grating-protected data
+    still scores like the clean one, no additive perturbation of that budget is likely to make
+    the data unlearnable there. With ``classwise=False`` all objects share one grating: the
+    object-versus-background information that a class-agnostic method (UnSeg with union
+    prompts) can carry, at its easiest.
+
+    Args:
+        period: grating period in pixels of the published image.
+        classwise: one grating per class (True) or one for all objects (False).
+    """
+
+    def __init__(self, period: float = 6.0, classwise: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if period < 2:
+            raise ValueError(f'period must be >= 2 pixels (the Nyquist limit), got {period}')
+        self.period = period
+        self.classwise = classwise
+
+    def pattern(self, label, shape, rng):
+        if self.classwise or label == BACKGROUND:
+            rng_of_region = _class_rng(self.seed, label, 4)
+        else:  # one grating shared by all objects
+            rng_of_region = _class_rng(self.seed, 0, 5)
+        params = rng_of_region.uniform(0, 2 * np.pi, 4)
+        angle, phases = params[0] / 2, params[1:]
+        h, w = shape
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        u = xx * np.cos(angle) + yy * np.sin(angle)
+        wave = np.sin(2 * np.pi * u[..., None] / self.period + phases)
+        return np.where(wave >= 0, 1.0, -1.0).astype(np.float32)
 
 
 def ar_coefficients(rng: np.random.Generator, bound: float = 50.0, batch: int = 256,

@@ -1,4 +1,5 @@
-"""Protection methods by name: ``unseg`` and the class-wise baselines ``synper``, ``ar``, ``cuda``.
+"""Protection methods by name: ``unseg``, the class-wise baselines ``synper``, ``ar``, ``cuda``,
+and ``grating``, a calibration shortcut for benchmarks (see :class:`~.baselines.Grating`).
 
 One interface for the offline tool, the ``UnSegProtect`` transform and the benchmarks::
 
@@ -128,6 +129,12 @@ class CUDAMethod(_BaselineMethod):
 
     def _budgets(self, cfg: ProtectConfig) -> dict:
         return {}  # multiplicative: the filters, not an L-inf budget, set its strength
+
+
+@PROTECTION_METHODS.register_module(name='grating')
+class GratingMethod(_BaselineMethod):
+    name = 'grating'
+    impl = baselines.Grating
 
 
 def method_names() -> List[str]:
