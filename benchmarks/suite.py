@@ -211,6 +211,22 @@ def _latest_metrics(work_dir: str, since: float) -> dict:
     return metrics
 
 
+def _evaluate_last_checkpoint(work_dir: str, config_file: str) -> dict:
+    if not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+        return {}
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    out = osp.join(work_dir, 'final_checkpoint_metrics.json')
+    command = [sys.executable, osp.join(ROOT, 'tools', 'test.py'), config_file, checkpoint,
+               '--work-dir', work_dir, '--out', out]
+    with open(osp.join(work_dir, 'train.log'), 'a') as log:
+        code = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
+    if code != 0 or not osp.isfile(out):
+        return {}
+    with open(out) as f:
+        return json.load(f)
+
+
 def environment() -> dict:
     import mmcv
     import mmdet
@@ -251,6 +267,11 @@ def run_cell(suite: Config, cell: Cell, data_root: str, work: str, log) -> dict:
                            f'{osp.join(work_dir, "train.log")}')
     metrics = _latest_metrics(work_dir, train_start)
     metric = suite.tasks[cell.task].metric
+    if metric not in metrics:
+        # Training had already finished before this run (it resumed at its last iteration),
+        # but the record was lost, e.g. the suite was killed during the final validation or
+        # before saving: evaluate the final checkpoint on the clean val split instead.
+        metrics = _evaluate_last_checkpoint(work_dir, config_file)
     if metric not in metrics:
         raise RuntimeError(f'{cell.label}: no {metric!r} in the validation log of {work_dir}')
     return dict(key=key, study=cell.study, task=cell.task, method=cell.method,

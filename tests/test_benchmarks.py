@@ -1,5 +1,6 @@
 """The benchmark suite: cell expansion, cell configs, caching/resume and the tables."""
 import json
+import os
 import os.path as osp
 import sys
 
@@ -101,6 +102,15 @@ def test_two_cells_run_are_cached_and_tabled(mini_root, tmp_path):
     table = study_table(suite, results, 't', 'cmd')
     clean = next(r for r in records if r['method'] == 'clean')['value']
     assert f'{clean:.2f}' in table and '2 of 2 cells run' in table
+    # The records are lost but the trained runs are not (killed before saving): re-running
+    # evaluates the final checkpoints instead of failing or retraining.
+    os.remove(results_path)
+    logs.clear()
+    again = run_suite(suite, cells, mini_root, str(tmp_path / 'work'), results_path,
+                      log=logs.append)
+    assert sum('running' in line for line in logs) == 2
+    assert {k: v['value'] for k, v in again['cells'].items()} == \
+        {k: v['value'] for k, v in results['cells'].items()}
 
 
 def test_varied_study_table_names_the_method_of_each_row():
@@ -116,3 +126,21 @@ def test_varied_study_table_names_the_method_of_each_row():
     for method in ('unseg', 'synper', 'grating', 'grating_objects'):
         assert sum(f'| {method} |' in row for row in rows) == 3
     assert any('| grating | 32/255 |' in row for row in rows)
+
+
+def test_generator_effect_runs_clean_and_each_method_per_budget(mini_root, tiny_generator_file,
+                                                                tmp_path):
+    import generator_effect
+    out = tmp_path / 'out'
+    generator_effect.main(['--generator', tiny_generator_file, '--data-root',
+                           osp.join(mini_root, 'hqseg'), '--eps', '8/255', '32/255',
+                           '--epochs', '1', '--work-dir', str(tmp_path / 'work'),
+                           '--out', str(out)])
+    with open(out / 'results.json') as f:
+        runs = json.load(f)['runs']
+    assert list(runs) == ['clean', 'unseg@8/255', 'grating@8/255', 'unseg@32/255',
+                          'grating@32/255']
+    assert runs['grating@32/255']['eps_background'] == '8/255'
+    assert all(0 <= r['clean_val_miou'] <= 100 and r['losses'] for r in runs.values())
+    table = (out / 'results.md').read_text()
+    assert table.count('| unseg |') == 2 and '| clean | - |' in table
