@@ -16,9 +16,10 @@ model = dict(
     # The reference alternates 1 surrogate epoch : 3 generator epochs over 27 epochs of ~1400
     # iterations; a 64-image set has 8 iterations per epoch, so alternate in blocks of iterations.
     alternation=dict(by='iter', surrogate=8, generator=24),
-    # The released code's 'ones' target collapsed here to one constant colour shift over the
-    # whole image; the paper's objective ('gt': minimise the surrogate's loss on the true masks)
-    # learns a mask-aligned pattern. Measured in benchmarks/generator_effect.py (README there).
+    # The paper's objective: minimise the surrogate's loss on the true masks ('gt'). The
+    # released code's all-ones target ('ones') gave one constant colour shift over the whole
+    # image in a development run here (not benchmarked); 'gt' gives a mask-aligned colour
+    # cast, whose effect on a fresh surrogate benchmarks/generator_effect.py measures.
     generator_target='gt',
     loss_points=48 * 48)
 optim_wrapper = dict(
