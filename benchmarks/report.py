@@ -34,14 +34,17 @@ def _clean_reference(results, suite, cell: Cell) -> Optional[float]:
 
 
 def _header(suite, study: str, command: str, records: List[dict]) -> List[str]:
-    env = records[0] if records else {}
     lines = [f'## {suite.studies[study].title}', '',
              f'Command: `{command} --study {study}`', '']
     if suite.get('scale'):
         lines += [f'Scale: {suite.scale}.', '']
-    if env:
+    if records:
+        # Cells run at different times may differ: name every value the table's runs had.
+        env = {k: ' / '.join(sorted({str(r[k]) for r in records}))
+               for k in ('hardware', 'torch', 'mmseg', 'mmdet', 'mmcv', 'commit')}
+        commits = 'commits' if '/' in env['commit'] else 'commit'
         lines += [f'Hardware: {env["hardware"]}; torch {env["torch"]}, mmseg {env["mmseg"]}, '
-                  f'mmdet {env["mmdet"]}, mmcv {env["mmcv"]}; commit {env["commit"]}.', '']
+                  f'mmdet {env["mmdet"]}, mmcv {env["mmcv"]}; {commits} {env["commit"]}.', '']
     return lines
 
 
