@@ -57,9 +57,9 @@ def summarize(losses, window=8):
     return dict(first=head, last=tail)
 
 
-def protection(method: str, generator: str, eps: Fraction, bg_ratio: float) -> dict:
+def protection(method: str, generator: str, eps: Fraction, eps_bg: Fraction) -> dict:
     cfg = dict(type='UnSegProtect', method=method, eps_object=float(eps),
-               eps_background=float(eps) * bg_ratio,
+               eps_background=float(eps_bg),
                background_labels=(0, ))  # LoadBinaryMask: 0 background, 1 object
     if method == 'unseg':
         cfg['checkpoint'] = generator
@@ -104,16 +104,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not osp.isdir(args.data_root):
         sys.exit(f'{args.data_root} not found; run tools/make_mini_datasets.py --out data/mini')
-    budgets = [Fraction(e) for e in args.eps]
     runs = dict(clean=dict(method='clean', **train_surrogate(
         osp.join(args.work_dir, 'clean'), args.data_root, None, args.epochs)))
-    for eps in budgets:
+    for eps in map(Fraction, args.eps):
+        bg = eps * Fraction(args.bg_ratio)
         for method in args.methods:
             name = f'{method}@{eps.numerator}/{eps.denominator}'
             run = train_surrogate(osp.join(args.work_dir, name.replace('/', '_')), args.data_root,
-                                  protection(method, args.generator, eps, args.bg_ratio),
-                                  args.epochs)
-            bg = eps * Fraction(args.bg_ratio)
+                                  protection(method, args.generator, eps, bg), args.epochs)
             runs[name] = dict(method=method, eps_object=f'{eps}',
                               eps_background=f'{float(bg * 255):g}/255', **run)
     result = dict(generator=args.generator, epochs=args.epochs, runs=runs,

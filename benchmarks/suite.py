@@ -273,7 +273,8 @@ def run_cell(suite: Config, cell: Cell, data_root: str, work: str, log) -> dict:
         # before saving: evaluate the final checkpoint on the clean val split instead.
         metrics = _evaluate_last_checkpoint(work_dir, config_file)
     if metric not in metrics:
-        raise RuntimeError(f'{cell.label}: no {metric!r} in the validation log of {work_dir}')
+        raise RuntimeError(f'{cell.label}: no {metric!r} in the validation log of {work_dir} '
+                           f'nor from testing its last checkpoint; see its train.log')
     return dict(key=key, study=cell.study, task=cell.task, method=cell.method,
                 defence=cell.defence, setting=cell.setting, schedule=cell.schedule,
                 metric=metric, value=float(metrics[metric]),

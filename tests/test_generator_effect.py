@@ -7,7 +7,6 @@ clean-val mIoU, the grating control).
 """
 import os.path as osp
 import sys
-
 from fractions import Fraction
 
 from conftest import REPO_ROOT
@@ -27,7 +26,7 @@ def test_surrogate_fits_protected_images_faster_than_clean_ones(tmp_path):
     clean = generator_effect.train_surrogate(str(tmp_path / 'clean'), root, None, epochs)
     protected = generator_effect.train_surrogate(
         str(tmp_path / 'unseg'), root,
-        generator_effect.protection('unseg', BUNDLED, Fraction(32, 255), 0.25), epochs)
+        generator_effect.protection('unseg', BUNDLED, Fraction(32, 255), Fraction(8, 255)), epochs)
     clean_loss = generator_effect.summarize(clean['losses'])
     protected_loss = generator_effect.summarize(protected['losses'])
     # Same start (the perturbation is small), a clearly lower end: the noise is a shortcut.

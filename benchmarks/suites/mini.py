@@ -1,8 +1,8 @@
 # The mini suite: every architecture on the synthetic mini datasets (tools/make_mini_datasets.py,
 # 64 train / 16 val images of 128-256 px), tiny models from configs/mini, the bundled tiny
 # generator; CPU-sized schedules. `python benchmarks/run.py --suite mini` runs all studies (83
-# cells, 62 distinct runs; about 4 hours on 2 cores, from the measured per-cell times); `--study ci` is the slice .ci/run runs
-# after the tests (~8 min).
+# cells, 62 distinct runs; about 4 hours on 2 cores, from the measured per-cell times);
+# `--study ci` is the slice .ci/run runs after the tests (~8 min).
 scale = ('mini: synthetic datasets of 64 train / 16 val images (128-256 px), half-width '
          'ResNet-18 models from scratch, tiny generator; schedules in the table')
 data_root = 'data/mini'  # created by `make quickstart` (or by run.py when missing)
