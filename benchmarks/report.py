@@ -28,9 +28,22 @@ def _ratio(value: Optional[float], reference: Optional[float]) -> str:
     return f'{value / reference:.2f}'
 
 
-def _clean_reference(results, suite, cell: Cell) -> Optional[float]:
+def _clean_cell(cell: Cell) -> Cell:
     """The clean, undefended run of the cell's task on the same schedule."""
-    return _value(results, suite, Cell(cell.study, cell.task, 'clean', 'none', {}, cell.schedule))
+    return Cell(cell.study, cell.task, 'clean', 'none', {}, cell.schedule)
+
+
+def _clean_reference(results, suite, cell: Cell) -> Optional[float]:
+    return _value(results, suite, _clean_cell(cell))
+
+
+def _loss(results: dict, suite, cell: Cell) -> str:
+    """The cell's final training loss (see suite.final_train_loss), '-' when not recorded."""
+    record = results['cells'].get(cell_key(suite, cell))
+    if record is None:
+        return MISSING
+    loss = record.get('train_loss')
+    return '-' if loss is None else f'{loss:.3f}'
 
 
 def _header(suite, study: str, command: str, records: List[dict]) -> List[str]:
@@ -58,8 +71,9 @@ def study_table(suite, results: dict, study: str, command: str) -> str:
     protected = [m for m in methods if m != 'clean']
     if spec.get('vary'):
         (name, values), = spec.vary.items()
-        lines += [f'| task | method | {name} | metric | value | clean | protected / clean |',
-                  '|---|---|---|---|---|---|---|']
+        lines += [f'| task | method | {name} | metric | value | clean | protected / clean | '
+                  'train loss | clean train loss |',
+                  '|---' * 9 + '|']
         for cell in cells:
             if cell.method == 'clean':
                 continue  # the reference column
@@ -69,7 +83,11 @@ def study_table(suite, results: dict, study: str, command: str) -> str:
             lines.append(f'| {task.dataset} {task.arch} | {cell.method} | '
                          f'{_fmt(cell.setting[name])} | '
                          f'{task.metric} | {_num(value)} | {_num(clean)} | '
-                         f'{_ratio(value, clean)} |')
+                         f'{_ratio(value, clean)} | {_loss(results, suite, cell)} | '
+                         f'{_loss(results, suite, _clean_cell(cell))} |')
+        lines += ['', 'Train loss: mean total training loss over the last tenth of the schedule. '
+                  'A protection that the model picks up as a shortcut lowers it below the clean '
+                  "run's (the error-minimising signature)."]
     else:
         lines += ['| dataset | model | schedule | defence | metric | '
                   + ' | '.join(methods) + ' | '
@@ -175,8 +193,9 @@ def update_readme(path: str, suite_name: str, tables: Dict[str, str]) -> bool:
         text = f.read()
     if start not in text or end not in text:
         return False
-    body = '\n'.join('#' + t if t.startswith('## ') else t
-                     for table in tables.values() for t in table.splitlines())
+    body = '\n\n'.join(
+        '\n'.join('#' + t if t.startswith('## ') else t for t in table.splitlines()).rstrip()
+        for table in tables.values())
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     with open(path, 'w') as f:

@@ -9,7 +9,8 @@ A cell:
 3. trains it with ``tools/train.py`` in a subprocess (resuming from the cell's last checkpoint
    after an interruption) - validation at the end runs on the CLEAN val split with the stock
    metric;
-4. records metric, all validation metrics, wall times, seed, hardware and versions.
+4. records metric, all validation metrics, the final training loss, wall times, seed, hardware
+   and versions.
 A cell's key is a hash of everything that defines it, so finished cells are skipped and a
 changed setting reruns only what it changes.
 """
@@ -211,6 +212,27 @@ def _latest_metrics(work_dir: str, since: float) -> dict:
     return metrics
 
 
+def final_train_loss(work_dir: str, share: float = 0.1) -> Optional[float]:
+    """Mean total training loss over the last ``share`` of the logged training iterations of
+    every mmengine run in ``work_dir`` (a resumed run continues the steps of the earlier one).
+
+    Protected training data that carries a shortcut shows up here first: the model fits it, so
+    its training loss falls below the clean run's (the error-minimising signature). None when the
+    work dir has no training log."""
+    losses = {}
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                if 'loss' in record and 'step' in record:
+                    losses[int(record['step'])] = float(record['loss'])
+    if not losses:
+        return None
+    steps = sorted(losses)
+    tail = steps[-max(1, round(len(steps) * share)):]
+    return round(sum(losses[s] for s in tail) / len(tail), 4)
+
+
 def _evaluate_last_checkpoint(work_dir: str, config_file: str) -> dict:
     if not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
         return {}
@@ -279,6 +301,7 @@ def run_cell(suite: Config, cell: Cell, data_root: str, work: str, log) -> dict:
                 defence=cell.defence, setting=cell.setting, schedule=cell.schedule,
                 metric=metric, value=float(metrics[metric]),
                 metrics={k: v for k, v in metrics.items() if isinstance(v, (int, float))},
+                train_loss=final_train_loss(work_dir),
                 protect_s=round(protect_s, 1), train_s=round(train_s, 1), seed=suite.seed,
                 protection=settings, config=osp.relpath(config_file, ROOT),
                 command=' '.join(osp.relpath(c, ROOT) if c.startswith(ROOT) else c
@@ -310,6 +333,11 @@ def run_suite(suite: Config, cells: List[Cell], data_root: str, work: str, resul
         if record is not None:
             log(f'[{i}/{len(cells)}] {cell.label}: cached ({record["metric"]} '
                 f'{record["value"]:.2f})')
+            if 'train_loss' not in record:  # recorded before the field existed: from its logs
+                loss = final_train_loss(osp.join(work, 'cells', key))
+                if loss is not None:
+                    record['train_loss'] = loss
+                    save_results(results, results_path)
             continue
         log(f'[{i}/{len(cells)}] {cell.label}: running')
         record = run_cell(suite, cell, data_root, work, log)

@@ -11,8 +11,9 @@ from conftest import REPO_ROOT, config_path
 from unseg_mm.apis.config_utils import set_schedule
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
-from report import study_table  # noqa: E402
-from suite import Cell, cell_config, cell_key, expand, load_suite, run_suite  # noqa: E402
+from report import study_table, update_readme  # noqa: E402
+from suite import (Cell, cell_config, cell_key, expand, final_train_loss, load_suite,  # noqa: E402
+                   run_suite, save_results)
 
 
 def test_set_schedule_rewrites_loop_schedulers_and_intervals():
@@ -21,6 +22,9 @@ def test_set_schedule_rewrites_loop_schedulers_and_intervals():
     assert cfg.train_cfg.max_iters == 60 and cfg.train_cfg.val_interval == 60
     assert cfg.param_scheduler[0]['end'] == 60 and cfg.param_scheduler[0]['milestones'] == [50]
     assert cfg.default_hooks.checkpoint.interval == 60
+    logged = cfg.default_hooks.logger.interval
+    set_schedule(cfg, 3)  # shorter than the logging interval: log at its end
+    assert cfg.default_hooks.logger.interval == 3 < logged
     dino = Config.fromfile(config_path('mini', 'dino_r18_mini-coco.py'))
     set_schedule(dino, 3)
     assert dino.train_cfg.max_epochs == 3 and dino.train_cfg.val_interval == 3
@@ -96,9 +100,17 @@ def test_two_cells_run_are_cached_and_tabled(mini_root, tmp_path):
         saved = json.load(f)['cells']
     assert {k: v['value'] for k, v in saved.items()} == \
         {k: v['value'] for k, v in results['cells'].items()}
+    for record in records:  # the training loss comes from the run's own log
+        assert record['train_loss'] == final_train_loss(
+            str(tmp_path / 'work' / 'cells' / record['key'])) > 0
+    # a record saved before the field existed gets it from the cell's logs, without retraining
+    losses = {k: r.pop('train_loss') for k, r in results['cells'].items()}
+    save_results(results, results_path)
     logs.clear()
     run_suite(suite, cells, mini_root, str(tmp_path / 'work'), results_path, log=logs.append)
     assert all('cached' in line for line in logs) and len(logs) == 2
+    with open(results_path) as f:
+        assert {k: r['train_loss'] for k, r in json.load(f)['cells'].items()} == losses
     table = study_table(suite, results, 't', 'cmd')
     clean = next(r for r in records if r['method'] == 'clean')['value']
     assert f'{clean:.2f}' in table and '2 of 2 cells run' in table
@@ -111,6 +123,23 @@ def test_two_cells_run_are_cached_and_tabled(mini_root, tmp_path):
     assert sum('running' in line for line in logs) == 2
     assert {k: v['value'] for k, v in again['cells'].items()} == \
         {k: v['value'] for k, v in results['cells'].items()}
+
+
+def test_final_train_loss_averages_the_last_tenth_across_resumed_runs(tmp_path):
+    def log(run, records):
+        path = tmp_path / run / 'vis_data'
+        path.mkdir(parents=True)
+        (path / 'scalars.json').write_text(''.join(json.dumps(r) + '\n' for r in records))
+
+    assert final_train_loss(str(tmp_path)) is None
+    # first run logged steps 10..100 (loss 1.0) and died; the resumed run re-logged 100 and went
+    # on to 200 (loss 0.5 from 160 on); validation records carry no loss and are ignored
+    log('20260101_000000', [dict(step=s, loss=1.0, lr=0.1) for s in range(10, 101, 10)])
+    log('20260101_010000', [dict(step=s, loss=0.5 if s >= 160 else 0.9, lr=0.1)
+                            for s in range(100, 201, 10)] + [dict(step=200, mIoU=50.0)])
+    assert final_train_loss(str(tmp_path)) == 0.5  # 20 logged steps: the last 2 (190, 200)
+    assert final_train_loss(str(tmp_path), share=0.25) == 0.5  # last 5: 160..200
+    assert final_train_loss(str(tmp_path), share=0.5) == pytest.approx((5 * 0.5 + 5 * 0.9) / 10)
 
 
 def test_varied_study_table_names_the_method_of_each_row():
@@ -126,6 +155,22 @@ def test_varied_study_table_names_the_method_of_each_row():
     for method in ('unseg', 'synper', 'grating', 'grating_objects'):
         assert sum(f'| {method} |' in row for row in rows) == 3
     assert any('| grating | 32/255 |' in row for row in rows)
+
+
+def test_readme_block_is_replaced_with_tables_separated_by_blank_lines(tmp_path):
+    readme = tmp_path / 'README.md'
+    start = '<!-- benchmark tables: mini (written by benchmarks/run.py) -->'
+    end = '<!-- end of benchmark tables: mini -->'
+    readme.write_text(f'intro\n{start}\nstale table\n{end}\noutro\n')
+    tables = dict(a='## A\n\n| x |\n\n1 of 1 cells run.\n', b='## B\n\n| y |\n')
+    assert update_readme(str(readme), 'mini', tables)
+    text = readme.read_text()
+    assert 'stale table' not in text and text.startswith('intro\n') and text.endswith('outro\n')
+    assert '1 of 1 cells run.\n\n### B\n' in text and '\n### A\n' in text
+    other = tmp_path / 'OTHER.md'
+    other.write_text('no block here\n')
+    assert not update_readme(str(other), 'mini', tables)
+    assert other.read_text() == 'no block here\n'
 
 
 def test_generator_effect_runs_clean_and_each_method_per_budget(mini_root, tiny_generator_file,

@@ -118,9 +118,9 @@ def with_adversarial_training(model_cfg: dict, **pgd) -> dict:
 def set_schedule(cfg: Config, length: int) -> Config:
     """Set the training length of an iteration- or epoch-based config to ``length`` (iterations
     or epochs, whichever it counts), in place: the train loop, the validation and checkpoint
-    intervals, and the LR schedulers counted in the same unit (``begin``, ``end`` and
-    ``milestones`` scaled to the new length; schedulers' bounds are fixed when the base config is
-    parsed, so they are rewritten here).
+    intervals (the logging interval too where it exceeds the run), and the LR schedulers counted
+    in the same unit (``begin``, ``end`` and ``milestones`` scaled to the new length; schedulers'
+    bounds are fixed when the base config is parsed, so they are rewritten here).
     Validation runs once, at the end.
     """
     if length < 1:
@@ -150,4 +150,7 @@ def set_schedule(cfg: Config, length: int) -> Config:
     checkpoint = cfg.get('default_hooks', {}).get('checkpoint')
     if checkpoint is not None:
         checkpoint['interval'] = length
+    logger = cfg.get('default_hooks', {}).get('logger')
+    if not by_epoch and logger is not None and logger.get('interval', 10) > length:
+        logger['interval'] = length  # a run shorter than the interval would log no loss at all
     return cfg
