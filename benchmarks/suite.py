@@ -198,17 +198,23 @@ def cell_key(suite: Config, cell: Cell) -> str:
 
 
 # -- running -----------------------------------------------------------------------------------
-def _latest_metrics(work_dir: str, since: float) -> dict:
-    """The last validation metrics logged by the mmengine run(s) in ``work_dir``."""
-    metrics = {}
+def _logged_scalars(work_dir: str, since: float = 0.0):
+    """Every scalar record the mmengine run(s) in ``work_dir`` logged, oldest run first (only
+    runs whose log was written after ``since``)."""
     for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
         if osp.getmtime(path) < since:
             continue
         with open(path) as f:
             for line in f:
-                record = json.loads(line)
-                if not any(k in record for k in ('lr', 'loss')) and len(record) > 1:
-                    metrics = record
+                yield json.loads(line)
+
+
+def _latest_metrics(work_dir: str, since: float) -> dict:
+    """The last validation metrics logged by the mmengine run(s) in ``work_dir``."""
+    metrics = {}
+    for record in _logged_scalars(work_dir, since):
+        if not any(k in record for k in ('lr', 'loss')) and len(record) > 1:
+            metrics = record
     return metrics
 
 
@@ -219,13 +225,8 @@ def final_train_loss(work_dir: str, share: float = 0.1) -> Optional[float]:
     Protected training data that carries a shortcut shows up here first: the model fits it, so
     its training loss falls below the clean run's (the error-minimising signature). None when the
     work dir has no training log."""
-    losses = {}
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                if 'loss' in record and 'step' in record:
-                    losses[int(record['step'])] = float(record['loss'])
+    losses = {int(record['step']): float(record['loss']) for record in _logged_scalars(work_dir)
+              if 'loss' in record and 'step' in record}
     if not losses:
         return None
     steps = sorted(losses)
