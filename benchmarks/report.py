@@ -8,9 +8,13 @@ from suite import Cell, _fmt, cell_key, expand
 MISSING = 'not run'
 
 
+def _record(results: dict, suite, cell: Cell) -> Optional[dict]:
+    return results['cells'].get(cell_key(suite, cell))
+
+
 def _value(results: dict, suite, cell: Cell) -> Optional[float]:
     """The cell's metric as tabled (times the task's ``metric_scale``), None when not run."""
-    record = results['cells'].get(cell_key(suite, cell))
+    record = _record(results, suite, cell)
     if record is None:
         return None
     return record['value'] * suite.tasks[cell.task].get('metric_scale', 1)
@@ -39,7 +43,7 @@ def _clean_reference(results, suite, cell: Cell) -> Optional[float]:
 
 def _loss(results: dict, suite, cell: Cell) -> str:
     """The cell's final training loss (see suite.final_train_loss), '-' when not recorded."""
-    record = results['cells'].get(cell_key(suite, cell))
+    record = _record(results, suite, cell)
     if record is None:
         return MISSING
     loss = record.get('train_loss')
@@ -63,8 +67,7 @@ def _header(suite, study: str, command: str, records: List[dict]) -> List[str]:
 
 def study_table(suite, results: dict, study: str, command: str) -> str:
     cells = expand(suite, [study])
-    records = [results['cells'][k] for k in (cell_key(suite, c) for c in cells)
-               if k in results['cells']]
+    records = [r for r in (_record(results, suite, c) for c in cells) if r is not None]
     lines = _header(suite, study, command, records)
     spec = suite.studies[study]
     methods = list(spec.methods)

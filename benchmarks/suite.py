@@ -222,7 +222,7 @@ def final_train_loss(work_dir: str, share: float = 0.1) -> Optional[float]:
     """Mean total training loss over the last ``share`` of the logged training iterations of
     every mmengine run in ``work_dir`` (a resumed run continues the steps of the earlier one).
 
-    Protected training data that carries a shortcut shows up here first: the model fits it, so
+    Protected training data that carries a shortcut shows up here: the model fits it, so
     its training loss falls below the clean run's (the error-minimising signature). None when the
     work dir has no training log."""
     losses = {int(record['step']): float(record['loss']) for record in _logged_scalars(work_dir)
