@@ -1,9 +1,16 @@
-"""Tables (markdown) and plots (PNG) from a suite's results.json."""
+"""Tables (markdown) and plots (PNG) from a suite's results.json.
+
+Every entry aggregates the cell's training seeds: metric and training loss as mean +- sd, the
+protected / clean ratio as mean +- sd of the per-seed ratios (each protected run over the clean
+run of the same seed). A ratio is marked as an effect only where its seed interval, mean +- sd,
+excludes 1 (a down or up arrow); everything else is inside the noise of the runs.
+"""
+import math
 import os
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
-from suite import Cell, _fmt, cell_key, expand
+from suite import Cell, _fmt, cell_key, expand, training_seeds
 
 MISSING = 'not run'
 
@@ -12,42 +19,92 @@ def _record(results: dict, suite, cell: Cell) -> Optional[dict]:
     return results['cells'].get(cell_key(suite, cell))
 
 
+def _seed_cells(suite, cell: Cell) -> List[Cell]:
+    return [cell.with_seed(s) for s in training_seeds(suite, cell.study, cell.task)]
+
+
 def _value(results: dict, suite, cell: Cell) -> Optional[float]:
-    """The cell's metric as tabled (times the task's ``metric_scale``), None when not run."""
+    """One seed's metric as tabled (times the task's ``metric_scale``), None when not run."""
     record = _record(results, suite, cell)
     if record is None:
         return None
     return record['value'] * suite.tasks[cell.task].get('metric_scale', 1)
 
 
-def _num(value: Optional[float]) -> str:
-    return MISSING if value is None else f'{value:.2f}'
+def _values(results: dict, suite, cell: Cell) -> Dict[int, float]:
+    """{seed: metric} over the training seeds of ``cell`` that were run."""
+    values = {c.seed: _value(results, suite, c) for c in _seed_cells(suite, cell)}
+    return {s: v for s, v in values.items() if v is not None}
 
 
-def _ratio(value: Optional[float], reference: Optional[float]) -> str:
-    if value is None or reference is None:
+def _losses(results: dict, suite, cell: Cell) -> List[float]:
+    records = [_record(results, suite, c) for c in _seed_cells(suite, cell)]
+    return [r['train_loss'] for r in records if r is not None and r.get('train_loss') is not None]
+
+
+def mean_sd(values: Sequence[float]):
+    """(mean, sample sd) of ``values``; sd is None for fewer than two values."""
+    n = len(values)
+    if n == 0:
+        return None, None
+    mean = sum(values) / n
+    if n < 2:
+        return mean, None
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+
+
+def _stat(values: Sequence[float], digits: int = 2, total: Optional[int] = None) -> str:
+    """'mean +- sd' ('mean' for one value), with '(k of n seeds)' when some are missing."""
+    mean, sd = mean_sd(values)
+    if mean is None:
         return MISSING
-    if reference <= 0:
-        return 'n/a (clean is 0)'
-    return f'{value / reference:.2f}'
+    text = f'{mean:.{digits}f}' + ('' if sd is None else f' ± {sd:.{digits}f}')
+    if total is not None and len(values) < total:
+        text += f' ({len(values)} of {total} seeds)'
+    return text
+
+
+def ratios(results: dict, suite, cell: Cell) -> List[float]:
+    """Per-seed protected / clean ratios (paired by training seed; seeds with a zero clean
+    metric are left out)."""
+    values = _values(results, suite, cell)
+    clean = _values(results, suite, _clean_cell(cell))
+    return [values[s] / clean[s] for s in values if clean.get(s)]
+
+
+def effect(values: Sequence[float]) -> str:
+    """A down / up arrow when mean +- sd of the ratios excludes 1, else ''."""
+    mean, sd = mean_sd(values)
+    if sd is None:
+        return ''
+    if mean + sd < 1:
+        return ' ↓'
+    if mean - sd > 1:
+        return ' ↑'
+    return ''
+
+
+def _ratio(results: dict, suite, cell: Cell) -> str:
+    values = ratios(results, suite, cell)
+    if not values:
+        clean = _values(results, suite, _clean_cell(cell))
+        if clean and not any(clean.values()):
+            return 'n/a (clean is 0)'
+        return MISSING
+    return _stat(values) + effect(values)
 
 
 def _clean_cell(cell: Cell) -> Cell:
-    """The clean, undefended run of the cell's task on the same schedule."""
-    return Cell(cell.study, cell.task, 'clean', 'none', {}, cell.schedule)
-
-
-def _clean_reference(results, suite, cell: Cell) -> Optional[float]:
-    return _value(results, suite, _clean_cell(cell))
+    """The clean, undefended run of the cell's task on the same schedule and seed."""
+    return Cell(cell.study, cell.task, 'clean', 'none', {}, cell.schedule, cell.seed)
 
 
 def _loss(results: dict, suite, cell: Cell) -> str:
-    """The cell's final training loss (see suite.final_train_loss), '-' when not recorded."""
-    record = _record(results, suite, cell)
-    if record is None:
+    """The cell's final training loss over seeds (see suite.final_train_loss)."""
+    if not _values(results, suite, cell):
         return MISSING
-    loss = record.get('train_loss')
-    return '-' if loss is None else f'{loss:.3f}'
+    losses = _losses(results, suite, cell)
+    return _stat(losses, digits=3) if losses else '-'
 
 
 def _header(suite, study: str, command: str, records: List[dict]) -> List[str]:
@@ -65,6 +122,32 @@ def _header(suite, study: str, command: str, records: List[dict]) -> List[str]:
     return lines
 
 
+def _seed_note(suite, study: str) -> str:
+    counts = sorted({len(training_seeds(suite, study, t)) for t in suite.studies[study].tasks})
+    n = ' or '.join(map(str, counts))
+    return (f'Values: mean ± sd over {n} training seeds (one seed: the value alone); '
+            'protected / clean: mean ± sd of the per-seed ratios; ↓ / ↑: that interval '
+            'excludes 1, the only ratios that show an effect.')
+
+
+def _unique(cells: List[Cell]) -> List[Cell]:
+    """One cell per setting (the first seed's), in order."""
+    seen, out = set(), []
+    for cell in cells:
+        ident = (cell.task, cell.method, cell.defence, repr(sorted(cell.setting.items())))
+        if ident not in seen:
+            seen.add(ident)
+            out.append(cell)
+    return out
+
+
+def _method_label(suite, method: str) -> str:
+    spec = suite.methods[method]
+    if spec and 'eps_object' in spec:
+        return f'{spec["method"]} @ {_fmt(spec["eps_object"])}'
+    return method
+
+
 def study_table(suite, results: dict, study: str, command: str) -> str:
     cells = expand(suite, [study])
     records = [r for r in (_record(results, suite, c) for c in cells) if r is not None]
@@ -72,22 +155,26 @@ def study_table(suite, results: dict, study: str, command: str) -> str:
     spec = suite.studies[study]
     methods = list(spec.methods)
     protected = [m for m in methods if m != 'clean']
-    if spec.get('vary'):
-        (name, values), = spec.vary.items()
-        lines += [f'| task | method | {name} | metric | value | clean | protected / clean | '
-                  'train loss | clean train loss |',
-                  '|---' * 9 + '|']
-        for cell in cells:
+    if spec.get('vary') or spec.get('layout') == 'rows':
+        vary = list(spec.get('vary', {}))
+        name = vary[0] if vary else None
+        lines += ['| task | method | ' + (f'{name} | ' if name else '')
+                  + 'metric | value | clean | protected / clean | train loss | '
+                  'clean train loss |',
+                  '|---' * (8 + bool(name)) + '|']
+        for cell in _unique(cells):
             if cell.method == 'clean':
                 continue  # the reference column
             task = suite.tasks[cell.task]
-            value = _value(results, suite, cell)
-            clean = _clean_reference(results, suite, cell)
-            lines.append(f'| {task.dataset} {task.arch} | {cell.method} | '
-                         f'{_fmt(cell.setting[name])} | '
-                         f'{task.metric} | {_num(value)} | {_num(clean)} | '
-                         f'{_ratio(value, clean)} | {_loss(results, suite, cell)} | '
-                         f'{_loss(results, suite, _clean_cell(cell))} |')
+            seeds = len(training_seeds(suite, study, cell.task))
+            clean = _clean_cell(cell)
+            lines.append(f'| {task.dataset} {task.arch} | {_method_label(suite, cell.method)} | '
+                         + (f'{_fmt(cell.setting[name])} | ' if name else '')
+                         + f'{task.metric} | '
+                         f'{_stat(list(_values(results, suite, cell).values()), total=seeds)} | '
+                         f'{_stat(list(_values(results, suite, clean).values()), total=seeds)} | '
+                         f'{_ratio(results, suite, cell)} | {_loss(results, suite, cell)} | '
+                         f'{_loss(results, suite, clean)} |')
         lines += ['', 'Train loss: mean total training loss over the last tenth of the schedule. '
                   'A protection that the model picks up as a shortcut lowers it below the clean '
                   "run's (the error-minimising signature)."]
@@ -100,66 +187,99 @@ def study_table(suite, results: dict, study: str, command: str) -> str:
             task = suite.tasks[task_name]
             schedule = spec.get('schedule', {}).get(task_name, task.get('schedule'))
             unit = 'epochs' if 'dino' in task_name else 'iters'
+            seeds = len(training_seeds(suite, study, task_name))
             for defence in spec.defences:
-                row = {m: _value(results, suite, Cell(study, task_name, m, defence, {}, schedule))
-                       for m in methods}
-                clean = _clean_reference(results, suite,
-                                         Cell(study, task_name, 'clean', 'none', {}, schedule))
+                row = {m: Cell(study, task_name, m, defence, {}, schedule) for m in methods}
                 lines.append(f'| {task.dataset} | {task.arch} | {schedule} {unit} | {defence} | '
-                             f'{task.metric} | ' + ' | '.join(_num(row[m]) for m in methods)
-                             + ' | ' + ' | '.join(_ratio(row[m], clean) for m in protected)
-                             + ' |')
+                             f'{task.metric} | '
+                             + ' | '.join(_stat(list(_values(results, suite, row[m]).values()),
+                                                total=seeds) for m in methods)
+                             + ' | ' + ' | '.join(_ratio(results, suite, row[m])
+                                                  for m in protected) + ' |')
         if len(spec.defences) > 1:
             lines += ['', 'Ratios are to the clean, undefended model: a defence "recovers" when '
                       'its protected / clean ratio approaches the clean-with-defence one.']
+    lines += ['', _seed_note(suite, study)]
     done = len(records)
-    lines += ['', f'{done} of {len(cells)} cells run.', '']
+    lines += ['', f'{done} of {len(cells)} runs done.', '']
     return '\n'.join(lines)
 
 
-def plots(suite, results: dict, out_dir: str) -> List[str]:
-    """Bar chart per task of the main study; clean-share curve of the mix study."""
+def _bar_panels(suite, study: str, stats, ylabel, path: str, reference: Optional[float] = None):
+    """One bar panel per task of ``study``: ``stats(task, method) -> values over seeds``, drawn
+    as mean with an sd error bar; 'n/r' where nothing was run."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    spec = suite.studies[study]
+    fig, axes = plt.subplots(1, len(spec.tasks), figsize=(3.2 * len(spec.tasks), 3),
+                             squeeze=False)
+    for ax, task_name in zip(axes[0], spec.tasks):
+        task = suite.tasks[task_name]
+        methods = [m for m in spec.methods if stats(task_name, m) is not None]
+        summary = [mean_sd(stats(task_name, m)) for m in methods]
+        means = [m or 0 for m, _ in summary]
+        errors = [sd or 0 for _, sd in summary]
+        colours = ['#777' if m in ('clean', 'uniform') else '#4a4' if m.startswith('grating')
+                   else '#c44' for m in methods]
+        ax.bar(range(len(methods)), means, yerr=errors, capsize=3, color=colours)
+        for i, (mean, _) in enumerate(summary):
+            if mean is None:
+                ax.text(i, 0, 'n/r', ha='center', va='bottom', fontsize=7)
+        if reference is not None:
+            ax.axhline(reference, color='k', lw=0.8, ls='--')
+        ax.set_xticks(range(len(methods)), [_method_label(suite, m) for m in methods],
+                      rotation=45, fontsize=8, ha='right')
+        ax.set_title(f'{task.dataset}\n{task.arch}', fontsize=9)
+        ax.set_ylabel(ylabel(task), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plots(suite, results: dict, out_dir: str, studies: Sequence[str] = ()) -> List[str]:
+    """Bar charts (mean +- sd over seeds) of the main study's metric and of the calibration
+    study's protected / clean ratios; the clean-share curve of the mix study."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     written = []
-    if 'main' in suite.studies:
-        spec = suite.studies.main
-        tasks = [t for t in spec.tasks]
-        fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3), squeeze=False)
-        for ax, task_name in zip(axes[0], tasks):
-            task = suite.tasks[task_name]
-            values = [_value(results, suite, Cell('main', task_name, m, 'none', {},
-                                                  task.get('schedule')))
-                      for m in spec.methods]
-            ax.bar(range(len(values)), [v or 0 for v in values],
-                   color=['#777'] + ['#c44'] * (len(values) - 1))
-            for i, v in enumerate(values):
-                if v is None:
-                    ax.text(i, 0, 'n/r', ha='center', va='bottom', fontsize=7)
-            ax.set_xticks(range(len(values)), spec.methods, rotation=45, fontsize=8)
-            ax.set_title(f'{task.dataset}\n{task.arch}', fontsize=9)
-            ax.set_ylabel(task.metric, fontsize=8)
-        fig.tight_layout()
-        path = osp.join(out_dir, 'main.png')
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        written.append(path)
-    if 'mix' in suite.studies:
+    studies = set(studies or suite.studies)
+    if 'main' in suite.studies and 'main' in studies:
+        schedule = {t: suite.tasks[t].get('schedule') for t in suite.studies.main.tasks}
+        written.append(_bar_panels(
+            suite, 'main',
+            lambda t, m: list(_values(results, suite, Cell('main', t, m, 'none', {},
+                                                           schedule[t])).values()),
+            lambda task: task.metric, osp.join(out_dir, 'main.png')))
+    if 'calibration' in suite.studies and 'calibration' in studies:
+        schedule = {t: suite.tasks[t].get('schedule') for t in suite.studies.calibration.tasks}
+
+        def calibration_ratios(t, m):
+            if m == 'clean':
+                return None
+            return ratios(results, suite, Cell('calibration', t, m, 'none', {}, schedule[t]))
+
+        written.append(_bar_panels(suite, 'calibration', calibration_ratios,
+                                   lambda task: f'{task.metric}: protected / clean',
+                                   osp.join(out_dir, 'calibration.png'), reference=1.0))
+    if 'mix' in suite.studies and 'mix' in studies:
         spec = suite.studies.mix
         task_name = spec.tasks[0]
         task = suite.tasks[task_name]
-        xs, ys = [], []
-        for cell in expand(suite, ['mix']):
+        xs, ys, errs = [], [], []
+        for cell in _unique(expand(suite, ['mix'])):
             if cell.method == 'clean':
                 continue
-            value = _value(results, suite, cell)
-            clean = _clean_reference(results, suite, cell)
-            if value is not None and clean:
+            mean, sd = mean_sd(ratios(results, suite, cell))
+            if mean is not None:
                 xs.append(100 * cell.setting['mix_clean_ratio'])
-                ys.append(value / clean)
+                ys.append(mean)
+                errs.append(sd or 0)
         fig, ax = plt.subplots(figsize=(4, 3))
-        ax.plot(xs, ys, 'o-')
+        ax.errorbar(xs, ys, yerr=errs, fmt='o-', capsize=3)
+        ax.axhline(1.0, color='k', lw=0.8, ls='--')
         ax.set_xlabel('clean images in the training set (%)')
         ax.set_ylabel(f'{task.metric}: protected / clean')
         ax.set_title(f'{task.dataset} {task.arch}', fontsize=9)

@@ -8,9 +8,11 @@
   python benchmarks/run.py --suite full --data-root data  # stock configs on the real datasets
 
 Each cell protects the training split (offline tool, cached), trains through tools/train.py and
-evaluates on the clean val split with the stock metric; see benchmarks/suite.py. Results go to
-<results-dir>/results.json (finished cells are skipped on re-runs, so an interrupted suite resumes
-where it stopped), one markdown table per study and plots.
+evaluates on the clean val split with the stock metric, once per training seed; see
+benchmarks/suite.py. Results go to <results-dir>/results.json (finished cells are skipped on
+re-runs, so an interrupted suite resumes where it stopped; records of cells that no study defines
+any more - an older schedule, world or seed list - are pruned), one markdown table per study
+(mean +- sd over seeds) and plots.
 """
 import argparse
 import fnmatch
@@ -20,7 +22,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from report import plots, update_readme, write_report  # noqa: E402
-from suite import ROOT, expand, load_suite, run_suite  # noqa: E402
+from suite import (ROOT, expand, load_results, load_suite, prune_results, run_suite,  # noqa: E402
+                   save_results)
 
 
 def parse_args(argv=None):
@@ -41,9 +44,12 @@ def parse_args(argv=None):
 
 
 def _ensure_mini_data(suite, data_root: str) -> None:
-    if suite.get('mini_data') is False or osp.isdir(data_root):
+    """(Re)write the mini datasets when missing or rendered by an older world version."""
+    if suite.get('mini_data') is False:
         return
-    from unseg_mm.datasets.mini import make_mini_datasets
+    from unseg_mm.datasets.mini import make_mini_datasets, mini_world_is_current
+    if mini_world_is_current(data_root):
+        return
     print(f'writing the mini datasets to {data_root}')
     make_mini_datasets(data_root, show_progress=False)
 
@@ -71,10 +77,13 @@ def main(argv=None) -> int:
         if name == 'mini' or suite.get('mini_data'):
             _ensure_mini_data(suite, data_root)
         run_suite(suite, cells, data_root, work, results_path)
-    from suite import load_results
     results = load_results(results_path)
+    stale = prune_results(suite, results)
+    if stale:
+        print(f'pruned {len(stale)} records of cells that no study defines any more')
+        save_results(results, results_path)
     tables = write_report(suite, results, studies, results_dir, command)
-    written = plots(suite, results, results_dir) if set(studies) & {'main', 'mix'} else []
+    written = plots(suite, results, results_dir, studies)
     if args.results_dir is None and not args.only:
         # The README's copy of the committed tables is rewritten from the same results, all
         # studies of the suite (those not run yet show as such).

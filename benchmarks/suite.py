@@ -11,8 +11,12 @@ A cell:
    metric;
 4. records metric, all validation metrics, the final training loss, wall times, seed, hardware
    and versions.
-A cell's key is a hash of everything that defines it, so finished cells are skipped and a
-changed setting reruns only what it changes.
+A cell's key is a hash of everything that defines it (including its training seed and, on the
+mini datasets, the world version they were rendered in), so finished cells are skipped and a
+changed setting reruns only what it changes. Each setting runs once per training seed of the
+suite (``seeds``; a task or study may set its own list): the protected images are the same for
+every seed (the protection seed is the suite's ``seed``), only the model's initialisation and
+data order change, so the spread over seeds is the noise band an effect must clear.
 """
 import glob
 import hashlib
@@ -23,7 +27,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional
 
 from mmengine.config import Config
@@ -41,11 +45,15 @@ class Cell:
     defence: str
     setting: Dict = field(default_factory=dict)  # the study's varied protection setting
     schedule: Optional[int] = None
+    seed: int = 0  # training seed (model initialisation, data order)
 
     @property
     def label(self) -> str:
         extra = ''.join(f' {k}={_fmt(v)}' for k, v in self.setting.items())
-        return f'{self.task} | {self.method} | {self.defence}{extra}'
+        return f'{self.task} | {self.method} | {self.defence}{extra} | seed={self.seed}'
+
+    def with_seed(self, seed: int) -> 'Cell':
+        return replace(self, seed=seed)
 
 
 def _fmt(value) -> str:
@@ -67,8 +75,17 @@ def load_suite(name: str) -> Config:
     return suite
 
 
+def training_seeds(suite: Config, study: str, task: str) -> List[int]:
+    """The training seeds of ``task`` in ``study``: the study's ``seeds``, else the task's, else
+    the suite's (default: the protection seed alone)."""
+    spec = suite.studies[study]
+    seeds = spec.get('seeds', suite.tasks[task].get('seeds', suite.get('seeds', [suite.seed])))
+    return list(seeds)
+
+
 def expand(suite: Config, studies: Optional[List[str]] = None) -> List[Cell]:
-    """All cells of the chosen studies (default: every study but ``ci``), in suite order."""
+    """All cells of the chosen studies (default: every study but ``ci``), in suite order, one per
+    training seed."""
     names = studies or [s for s in suite.studies if s != 'ci']
     cells = []
     for name in names:
@@ -84,7 +101,9 @@ def expand(suite: Config, studies: Optional[List[str]] = None) -> List[Cell]:
             for method in study.methods:
                 for defence in study.defences:
                     for setting in settings:
-                        cells.append(Cell(name, task, method, defence, dict(setting), schedule))
+                        for seed in training_seeds(suite, name, task):
+                            cells.append(Cell(name, task, method, defence, dict(setting),
+                                              schedule, seed))
     return cells
 
 
@@ -95,7 +114,7 @@ def protection_settings(suite: Config, cell: Cell) -> Optional[dict]:
     if method is None:
         return None
     task = suite.tasks[cell.task]
-    eps = cell.setting.get('eps_object', suite.eps_object)
+    eps = cell.setting.get('eps_object', method.get('eps_object', suite.eps_object))
     eps_bg = suite.eps_background * eps / suite.eps_object
     return dict(method=method['method'], options=dict(method.get('options', {})),
                 checkpoint=method.get('checkpoint'), format=task.format, root=task.root,
@@ -103,7 +122,7 @@ def protection_settings(suite: Config, cell: Cell) -> Optional[dict]:
                 prompt_type=cell.setting.get('prompt_type', 'mask'),
                 classes=cell.setting.get('classes'),
                 mix_clean_ratio=cell.setting.get('mix_clean_ratio', 0.0), seed=suite.seed,
-                extraction=dict(task.get('protect', {})))
+                extraction=dict(task.get('protect', {})), data=data_version(suite))
 
 
 def _digest(obj) -> str:
@@ -169,7 +188,7 @@ def cell_config(suite: Config, cell: Cell, data_root: str, protected: Optional[s
         # Four checkpoints per run: an interrupted cell resumes from the latest.
         cfg.default_hooks.checkpoint.interval = max(1, cell.schedule // 4)
     cfg.default_hooks.checkpoint.max_keep_ckpts = 1
-    cfg.randomness = dict(seed=suite.seed)
+    cfg.randomness = dict(seed=cell.seed)
     cfg.work_dir = work_dir
     return cfg
 
@@ -188,13 +207,21 @@ def _config_path(config: str) -> str:
 TASK_RUN_KEYS = ('config', 'format', 'root', 'protect')
 
 
+def data_version(suite: Config) -> Optional[str]:
+    """The world version of the synthetic mini datasets a suite trains on (None: real data)."""
+    if suite.get('mini_data') is False:
+        return None
+    from unseg_mm.datasets.mini import WORLD_VERSION
+    return WORLD_VERSION
+
+
 def cell_key(suite: Config, cell: Cell) -> str:
     task = {k: suite.tasks[cell.task].get(k) for k in TASK_RUN_KEYS}
     with open(_config_path(task['config']), 'rb') as f:
         task['config_sha'] = hashlib.sha256(f.read()).hexdigest()
     return _digest(dict(task=task, protection=protection_settings(suite, cell),
                         defence=suite.defences[cell.defence], schedule=cell.schedule,
-                        seed=suite.seed))
+                        seed=cell.seed, data=data_version(suite)))
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -303,7 +330,8 @@ def run_cell(suite: Config, cell: Cell, data_root: str, work: str, log) -> dict:
                 metric=metric, value=float(metrics[metric]),
                 metrics={k: v for k, v in metrics.items() if isinstance(v, (int, float))},
                 train_loss=final_train_loss(work_dir),
-                protect_s=round(protect_s, 1), train_s=round(train_s, 1), seed=suite.seed,
+                protect_s=round(protect_s, 1), train_s=round(train_s, 1), seed=cell.seed,
+                data=data_version(suite),
                 protection=settings, config=osp.relpath(config_file, ROOT),
                 command=' '.join(osp.relpath(c, ROOT) if c.startswith(ROOT) else c
                                  for c in command), **environment())
@@ -322,6 +350,15 @@ def save_results(results: dict, path: str) -> None:
     with atomic_output(path) as tmp:
         with open(tmp, 'w') as f:
             json.dump(results, f, indent=1, sort_keys=True)
+
+
+def prune_results(suite: Config, results: dict) -> List[dict]:
+    """Drop the records of cells that no study of ``suite`` defines any more (an older schedule,
+    world, seed list or setting), so that results files hold only current cells. Returns the
+    dropped records."""
+    current = {cell_key(suite, c) for c in expand(suite, list(suite.studies))}
+    stale = [k for k in results['cells'] if k not in current]
+    return [results['cells'].pop(k) for k in stale]
 
 
 def run_suite(suite: Config, cells: List[Cell], data_root: str, work: str, results_path: str,

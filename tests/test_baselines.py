@@ -41,7 +41,7 @@ def _two_objects(shape=(96, 128)):
 
 
 def test_registry_names_and_clear_errors():
-    assert method_names() == ['ar', 'cuda', 'grating', 'synper', 'unseg']
+    assert method_names() == ['ar', 'cuda', 'grating', 'synper', 'uniform', 'unseg']
     with pytest.raises(ValueError, match='unknown protection method'):
         build_method('em', ProtectConfig())
     with pytest.raises(ValueError, match='needs a generator checkpoint'):
@@ -50,7 +50,7 @@ def test_registry_names_and_clear_errors():
         build_method('synper', ProtectConfig(), options=dict(eps2=1.0))
 
 
-@pytest.mark.parametrize('name', ['synper', 'ar', 'cuda', 'grating'])
+@pytest.mark.parametrize('name', ['synper', 'ar', 'cuda', 'grating', 'uniform'])
 def test_deterministic_per_seed_and_key_and_object_free_images_untouched(name):
     image, prompt = _image(), _two_objects()
     method = build_method(name, ProtectConfig(seed=3))
@@ -64,7 +64,7 @@ def test_deterministic_per_seed_and_key_and_object_free_images_untouched(name):
     assert np.array_equal(untouched.image, image) and untouched.num_objects == 0
 
 
-@pytest.mark.parametrize('name', ['synper', 'ar', 'cuda', 'grating'])
+@pytest.mark.parametrize('name', ['synper', 'ar', 'cuda', 'grating', 'uniform'])
 def test_keep_clean_pixels_are_untouched(name):
     image, prompt = _image(1), _two_objects()
     keep = np.zeros(image.shape[:2], bool)
@@ -122,6 +122,24 @@ def test_grating_moves_every_pixel_by_its_budget_with_one_grating_per_class():
     assert np.array_equal(d3 + 128, d7)
     with pytest.raises(ValueError, match='period'):
         build_method('grating', cfg, options=dict(period=1))
+
+
+def test_uniform_control_fills_the_budget_with_label_free_noise():
+    cfg = ProtectConfig(eps_object=8 / 255, eps_background=2 / 255)
+    grey = np.full((96, 128, 3), 128, np.uint8)
+    prompt = _two_objects()
+    a, b = prompt.objects
+    method = build_method('uniform', cfg)
+    d = method([grey], [prompt], ['x.jpg'])[0].image.astype(int) - 128
+    assert np.abs(d[a | b]).max() == 8 and np.abs(d[~(a | b)]).max() == 2
+    # Uniform over the budget's grey levels: every level -8..8 occurs, mean about 0.
+    assert set(np.unique(d[a | b])) == set(range(-8, 9)) and abs(d[a | b].mean()) < 0.3
+    # Label-free: swapping the classes of the objects changes nothing; another image key draws
+    # fresh noise (no pattern is shared between images of a class).
+    swapped = method([grey], [ImagePrompts(objects=[a, b], labels=[7, 3])], ['x.jpg'])[0]
+    assert np.array_equal(swapped.image.astype(int) - 128, d)
+    other = method([grey], [prompt], ['y.jpg'])[0].image.astype(int) - 128
+    assert abs(np.corrcoef(other[a].ravel(), d[a].ravel())[0, 1]) < 0.05
 
 
 def test_ar_patterns_follow_their_class_process_at_the_l2_budget():

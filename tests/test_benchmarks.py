@@ -12,8 +12,9 @@ from unseg_mm.apis.config_utils import set_schedule
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
 from report import study_table, update_readme  # noqa: E402
-from suite import (Cell, cell_config, cell_key, expand, final_train_loss, load_suite,  # noqa: E402
-                   run_suite, save_results)
+from suite import (Cell, cell_config, cell_key, data_version, expand,  # noqa: E402
+                   final_train_loss, load_suite, protection_settings, prune_results, run_suite,
+                   save_results, training_seeds)
 
 
 def test_set_schedule_rewrites_loop_schedulers_and_intervals():
@@ -36,13 +37,27 @@ def test_set_schedule_rewrites_loop_schedulers_and_intervals():
 def test_mini_suite_expands_to_the_documented_matrix():
     suite = load_suite('mini')
     main = expand(suite, ['main'])
-    assert len(main) == len(suite.tasks) * 5
+    assert len(main) == sum(5 * len(training_seeds(suite, 'main', t)) for t in suite.tasks)
     assert {c.method for c in main} == {'clean', 'unseg', 'synper', 'ar', 'cuda'}
+    assert training_seeds(suite, 'main', 'voc_deeplabv3') == [0, 1, 2]
+    assert all(len(training_seeds(suite, s, t)) >= 2 for s in suite.studies if s != 'ci'
+               for t in suite.studies[s].tasks)
+    # Every task carries both controls in the calibration study; its cells include main's.
+    calibration = expand(suite, ['calibration'])
+    for task in suite.tasks:
+        assert {'uniform', 'grating', 'grating_16'} <= {c.method for c in calibration
+                                                        if c.task == task}
+    assert {cell_key(suite, c) for c in main} <= {cell_key(suite, c) for c in calibration}
+    # One seed differs from another only in the training seed: same protected copy.
+    first, second = [c for c in main if c.task == 'voc_deeplabv3' and c.method == 'unseg'][:2]
+    assert first.seed != second.seed and cell_key(suite, first) != cell_key(suite, second)
+    assert protection_settings(suite, first) == protection_settings(suite, second)
     ci = expand(suite, ['ci'])
     assert {(c.task, c.method) for c in ci} == {
         (t, m) for t in ('voc_deeplabv3', 'ade20k_mask2former', 'coco_dino')
         for m in ('clean', 'unseg')}
     assert all(c.schedule < suite.tasks[c.task].schedule for c in ci)
+    assert {c.seed for c in ci} == {0}
     assert 'ci' not in {c.study for c in expand(suite)}
     # The same settings in two studies are one cell (one run, one key).
     eps8 = [c for c in expand(suite, ['eps'])
@@ -52,7 +67,8 @@ def test_mini_suite_expands_to_the_documented_matrix():
     assert cell_key(suite, eps8) == cell_key(suite, mix0)
     cleans = {cell_key(suite, c) for c in expand(suite, ['mix', 'eps', 'prompt'])
               if c.method == 'clean'}
-    assert len(cleans) == 1  # one clean reference run serves every setting
+    # one clean reference run per training seed serves every setting
+    assert len(cleans) == len(training_seeds(suite, 'mix', 'voc_deeplabv3'))
     with pytest.raises(ValueError, match='unknown study'):
         expand(suite, ['nope'])
 
@@ -81,7 +97,8 @@ def test_two_cells_run_are_cached_and_tabled(mini_root, tmp_path):
     suite_file.write_text(
         f"_base_ = '{osp.join(REPO_ROOT, 'benchmarks', 'suites', 'mini.py')}'\n"
         "studies = dict(_delete_=True, t=dict(title='two cells', tasks=['voc_deeplabv3'], "
-        "methods=['clean', 'synper'], defences=['none'], schedule=dict(voc_deeplabv3=2)))\n")
+        "methods=['clean', 'synper'], defences=['none'], schedule=dict(voc_deeplabv3=2), "
+        "seeds=[0]))\n")
     suite = load_suite(str(suite_file))
     cells = expand(suite, ['t'])
     results_path = str(tmp_path / 'results' / 'results.json')
@@ -113,7 +130,7 @@ def test_two_cells_run_are_cached_and_tabled(mini_root, tmp_path):
         assert {k: r['train_loss'] for k, r in json.load(f)['cells'].items()} == losses
     table = study_table(suite, results, 't', 'cmd')
     clean = next(r for r in records if r['method'] == 'clean')['value']
-    assert f'{clean:.2f}' in table and '2 of 2 cells run' in table
+    assert f'{clean:.2f}' in table and '2 of 2 runs done' in table
     # The records are lost but the trained runs are not (killed before saving): re-running
     # evaluates the final checkpoints instead of failing or retraining.
     os.remove(results_path)
@@ -150,11 +167,55 @@ def test_varied_study_table_names_the_method_of_each_row():
                           for i, c in enumerate(cells)})
     table = study_table(suite, results, 'eps', 'cmd')
     rows = [line for line in table.splitlines() if line.startswith('| VOC')]
-    # the clean run (one per setting, all the same cell) is the reference column
-    assert len(rows) == sum(c.method != 'clean' for c in cells) == 12
+    # one row per setting (its seeds aggregated); the clean run is the reference column
+    assert len(rows) == sum(c.method != 'clean' and c.seed == 0 for c in cells) == 12
+    assert all(row.endswith('| - | - |') for row in rows)  # no training loss was recorded
     for method in ('unseg', 'synper', 'grating', 'grating_objects'):
         assert sum(f'| {method} |' in row for row in rows) == 3
     assert any('| grating | 32/255 |' in row for row in rows)
+
+
+def _fake_results(suite, cells, value):
+    env = dict(hardware='cpu', torch='t', mmseg='s', mmdet='d', mmcv='c', commit='x')
+    return dict(cells={cell_key(suite, c): dict(value=value(c), train_loss=0.5, **env)
+                       for c in cells})
+
+
+def test_tables_give_mean_and_sd_over_seeds_and_mark_only_effects_outside_the_noise():
+    suite = load_suite('mini')
+    cells = [c for c in expand(suite, ['calibration']) if c.task == 'voc_deeplabv3']
+    clean = {0: 60.0, 1: 62.0, 2: 64.0}
+    # grating: a clear drop on every seed; uniform: scattered around clean; synper: one seed
+    # missing; the rest not run.
+    value = {'clean': lambda s: clean[s], 'grating': lambda s: clean[s] * (0.3 + 0.01 * s),
+             'uniform': lambda s: clean[s] * (0.95, 1.05, 1.0)[s], 'synper': lambda s: 30.0}
+    run = [c for c in cells if c.method in value and not (c.method == 'synper' and c.seed == 2)]
+    results = _fake_results(suite, run, lambda c: value[c.method](c.seed))
+    table = study_table(suite, results, 'calibration', 'cmd')
+    rows = {line.split(' | ')[1]: line for line in table.splitlines()
+            if line.startswith('| VOC')}
+    assert '| 62.00 ± 2.00 |' in rows['grating']  # the clean column: mean ± sd of 3 seeds
+    assert '| 0.31 ± 0.01 ↓ |' in rows['grating']
+    assert '| 1.00 ± 0.05 |' in rows['uniform']  # inside the noise: no mark
+    assert '(2 of 3 seeds)' in rows['synper']
+    assert '| not run |' in rows['cuda']
+    assert 'grating @ 16/255' in rows  # a method with its own budget is labelled with it
+    assert f"{len(run)} of {len(expand(suite, ['calibration']))} runs done" in table
+
+
+def test_stale_records_are_pruned_and_the_world_version_keys_the_cells():
+    suite = load_suite('mini')
+    cell = expand(suite, ['main'])[0]
+    results = _fake_results(suite, [cell], lambda c: 1.0)
+    results['cells']['older-schedule'] = dict(value=2.0)
+    dropped = prune_results(suite, results)
+    assert [r['value'] for r in dropped] == [2.0] and list(results['cells']) == [
+        cell_key(suite, cell)]
+    assert data_version(suite) is not None
+    assert protection_settings(suite, Cell('main', cell.task, 'unseg', 'none'))['data'] == \
+        data_version(suite)
+    full = load_suite('full')
+    assert data_version(full) is None
 
 
 def test_readme_block_is_replaced_with_tables_separated_by_blank_lines(tmp_path):

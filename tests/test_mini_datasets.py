@@ -15,7 +15,7 @@ from PIL import Image
 from conftest import MINI_NUM_TRAIN, MINI_NUM_VAL, config_path
 from unseg_mm.apis.config_utils import rebase_paths
 from unseg_mm.datasets.mini import FORMATS, make_mini_datasets
-from unseg_mm.datasets.synthetic import THINGS
+from unseg_mm.datasets.synthetic import THINGS, render_scene
 
 
 def _tree_digest(root):
@@ -226,11 +226,97 @@ def test_hqseg_bad_root_and_missing_mask_name_the_files(mini_root, tmp_path):
         HQSegDataset(data_root=str(tmp_path), subsets=[dict(im_dir='im', gt_dir='gt')])
 
 
-def test_paired_classes_share_colours_but_not_shape_or_texture():
-    """The task is not solvable from colour alone: classes come in same-colour pairs."""
+def test_cartoon_classes_share_colours_in_pairs_but_not_shape_or_texture():
+    """In the cartoon world (kept for the mini HQSeg set) classes come in same-colour pairs."""
     pairs = {}
     for cls in THINGS:
         pairs.setdefault(cls.colors, []).append(cls)
     assert all(len(members) == 2 for members in pairs.values())
     for a, b in pairs.values():
         assert a.shape != b.shape and a.texture != b.texture
+
+
+def _region_features(world: str, split: int, count: int):
+    """Colour statistics of every visible object region: per-channel mean and std and an
+    8-bin histogram per channel; with the object's category."""
+    features, labels = [], []
+    for i in range(count):
+        scene = render_scene(np.random.default_rng([99, split, i]), 96, 112, num_things=(2, 4),
+                             world=world)
+        index = scene.rasterize()
+        pixels = scene.image.reshape(-1, 3).astype(np.float64)
+        for li, layer in enumerate(scene.layers):
+            region = (index == li).reshape(-1)
+            if layer.kind != 'thing' or region.sum() < 30:
+                continue
+            px = pixels[region]
+            hist = [np.histogram(px[:, c], bins=8, range=(0, 256))[0] / len(px) for c in range(3)]
+            features.append(np.concatenate([px.mean(0) / 255, px.std(0) / 64, *hist]))
+            labels.append(layer.category)
+    return np.array(features), np.array(labels)
+
+
+def _linear_probe_accuracy(world: str) -> float:
+    """Train a ridge-regression linear classifier on the train scenes' region colour features,
+    return its accuracy on held-out scenes."""
+    x_train, y_train = _region_features(world, 0, 150)
+    x_val, y_val = _region_features(world, 1, 80)
+    mean, std = x_train.mean(0), x_train.std(0) + 1e-6
+    design = np.hstack([(x_train - mean) / std, np.ones((len(x_train), 1))])
+    targets = np.eye(len(THINGS))[y_train]
+    weights = np.linalg.solve(design.T @ design + 1.0 * np.eye(design.shape[1]),
+                              design.T @ targets)
+    predicted = (np.hstack([(x_val - mean) / std, np.ones((len(x_val), 1))]) @ weights).argmax(1)
+    return float((predicted == y_val).mean())
+
+
+def test_colour_does_not_give_the_class_away_in_the_natural_world():
+    """A linear probe on the colour statistics of the ground-truth object regions stays near
+    chance (1/8) in the natural world; the same probe reads the class off the cartoon world's
+    colours and textures (the reason that world could not calibrate a benchmark)."""
+    chance = 1 / len(THINGS)
+    natural = _linear_probe_accuracy('natural')
+    cartoon = _linear_probe_accuracy('cartoon')
+    assert natural < chance + 0.08, natural
+    assert cartoon > 0.5, cartoon
+
+
+def test_natural_scenes_are_deterministic_and_share_one_look_distribution():
+    a = render_scene(np.random.default_rng(3), 64, 80)
+    b = render_scene(np.random.default_rng(3), 64, 80)
+    assert np.array_equal(a.image, b.image) and a.layers == b.layers
+    with pytest.raises(ValueError, match='unknown world'):
+        render_scene(np.random.default_rng(3), 64, 80, world='toon')
+
+
+@pytest.mark.parametrize('alpha', [0.0, 1.0, 1.5])
+def test_pink_noise_has_the_requested_spectral_slope(alpha):
+    """Textures are 1/f^alpha fields: the power spectrum falls off with slope -2 alpha."""
+    from unseg_mm.datasets.appearance import pink_noise
+    field = pink_noise(np.random.default_rng(0), 128, 128, alpha=alpha)
+    assert abs(field.mean()) < 1e-4 and abs(field.std() - 1) < 1e-4
+    power = np.abs(np.fft.fft2(field)) ** 2
+    fy, fx = np.meshgrid(np.fft.fftfreq(128), np.fft.fftfreq(128), indexing='ij')
+    radius = np.hypot(fy, fx)
+    band = (radius > 0.02) & (radius < 0.45)
+    slope = np.polyfit(np.log(radius[band]), np.log(power[band]), 1)[0]
+    assert abs(slope + 2 * alpha) < 0.2, slope
+
+
+def test_world_version_is_recorded_and_checked(tmp_path):
+    from unseg_mm.datasets import mini
+    out = str(tmp_path / 'mini')
+    assert not mini.mini_world_is_current(out)
+    make_mini_datasets(out, ['voc'], num_train=2, num_val=1, show_progress=False)
+    assert mini.mini_world_is_current(out, ['voc'])
+    assert mini.mini_world_is_current(out, ['voc'], num_train=2)
+    assert not mini.mini_world_is_current(out, ['voc'], num_train=3)
+    assert not mini.mini_world_is_current(out)  # the other formats were not written
+    with open(osp.join(out, mini.WORLD_FILE)) as f:
+        world = json.load(f)
+    assert world['version'] == mini.WORLD_VERSION
+    assert world['formats']['voc']['world'] == 'natural'
+    world['version'] = 'older'
+    with open(osp.join(out, mini.WORLD_FILE), 'w') as f:
+        json.dump(world, f)
+    assert not mini.mini_world_is_current(out, ['voc'])

@@ -1,7 +1,7 @@
 """The main job on the embedded default: protect the mini Pascal VOC training set with the bundled
 tiny generator, exactly as a data owner would protect a real dataset.
 
-1. writes the synthetic mini datasets to data/mini (if not there yet);
+1. writes the synthetic mini datasets to data/mini (if not there yet, or of an older world);
 2. runs tools/protect_dataset.py --format voc on data/mini/VOCdevkit/VOC2012 with
    checkpoints/unseg_generator_tiny_mini-hqseg.pth into data/mini_unseg/VOCdevkit/VOC2012;
 3. prints where the protected copy, its manifest and the preview grid are.
@@ -13,7 +13,7 @@ import argparse
 import os.path as osp
 import sys
 
-from unseg_mm.datasets.mini import make_mini_datasets
+from unseg_mm.datasets.mini import make_mini_datasets, mini_world_is_current
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GENERATOR = osp.join(ROOT, 'checkpoints', 'unseg_generator_tiny_mini-hqseg.pth')
@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     parser.add_argument('--out', default=osp.join(ROOT, 'data', 'mini_unseg'))
     args = parser.parse_args(argv)
     voc = osp.join(args.data, 'VOCdevkit', 'VOC2012')
-    if not osp.isdir(voc):
+    if not mini_world_is_current(args.data):  # missing, or written by an older world version
         make_mini_datasets(args.data)
     sys.path.insert(0, osp.join(ROOT, 'tools'))
     from protect_dataset import main as protect_main

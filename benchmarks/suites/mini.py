@@ -7,7 +7,10 @@ scale = ('mini: synthetic datasets of 64 train / 16 val images (128-256 px), hal
          'ResNet-18 models from scratch, tiny generator; schedules in the table')
 data_root = 'data/mini'  # created by `make quickstart` (or by run.py when missing)
 generator = 'checkpoints/unseg_generator_tiny_mini-hqseg.pth'
-seed = 0
+seed = 0  # protection seed (class patterns of the baselines and controls, per-image draws)
+# Training seeds: every cell runs once per seed; tables give mean +- sd and mark an effect only
+# where the seed interval of protected / clean excludes 1.
+seeds = [0, 1, 2]
 
 # task: a stock-pipeline config, the dataset it trains on (protected through the offline tool's
 # format), the metric that the tables report (times metric_scale: mmdet's COCO AP is in [0, 1],
@@ -47,10 +50,14 @@ methods = dict(
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
-    # Calibration shortcuts (unseg_mm.apis.baselines.Grating): how much ANY additive pattern of
-    # the budget can do on this dataset and pipeline; per class, and one for all objects (the
-    # information UnSeg's union prompts carry).
+    # Calibration controls (not attacks). Negative: label-free uniform noise of the budget must
+    # leave training as it is. Positive: a class-wise grating (unseg_mm.apis.baselines.Grating)
+    # is about the easiest shortcut of the budget; where it does not work, no additive pattern
+    # of that budget is likely to, and a study measures the world, not the method. One grating
+    # for all objects is the information UnSeg's union prompts carry.
+    uniform=dict(method='uniform'),
     grating=dict(method='grating'),
+    grating_16=dict(method='grating', eps_object=16 / 255),
     grating_objects=dict(method='grating', options=dict(classwise=False)),
 )
 # budgets of every protection unless a study varies them ([0, 1] units)
@@ -71,6 +78,12 @@ all_methods = ['clean', 'unseg', 'synper', 'ar', 'cuda']
 # reached only 37.2 mIoU (62.0 at 600) and the protected runs of the budget study scattered from
 # 32.8 to 53.3 around it, so the short schedule could not tell the methods apart.
 studies = dict(
+    # Does the world let a shortcut win? Both controls beside every method, on every task.
+    calibration=dict(title='Calibration: controls and methods at 8/255 (2/255 background), clean '
+                     'val metric', tasks=list(tasks),
+                     methods=['clean', 'uniform', 'grating', 'grating_16', 'synper', 'ar', 'cuda',
+                              'unseg'],
+                     defences=['none'], layout='rows'),
     main=dict(title='Clean vs protected training data (clean val metric)',
               tasks=list(tasks), methods=all_methods, defences=['none']),
     defences=dict(title='Defences (VOC, DeepLabV3)', tasks=['voc_deeplabv3'], methods=all_methods,
@@ -94,5 +107,5 @@ studies = dict(
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
     ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],
             tasks=['voc_deeplabv3', 'ade20k_mask2former', 'coco_dino'],
-            schedule=dict(voc_deeplabv3=100, ade20k_mask2former=40, coco_dino=2)),
+            schedule=dict(voc_deeplabv3=100, ade20k_mask2former=40, coco_dino=2), seeds=[0]),
 )

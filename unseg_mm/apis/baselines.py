@@ -1,5 +1,6 @@
-"""Class-wise availability-attack baselines adapted to segmentation: SynPer, AR and CUDA; and a
-calibration shortcut for benchmarks, Grating.
+"""Class-wise availability-attack baselines adapted to segmentation: SynPer, AR and CUDA; and the
+two calibration controls of the benchmarks: Grating (a shortcut that must work) and Uniform
+(noise that must do nothing).
 
 Adaptation (as the UnSeg rebuttal describes): each class's perturbation is applied inside that
 class's region; background pixels (and void) get a background "class" of their own. Like UnSeg,
@@ -146,6 +147,20 @@ class Grating(_Additive):
         u = xx * np.cos(angle) + yy * np.sin(angle)
         wave = np.sin(2 * np.pi * u[..., None] / self.period + phases)
         return np.where(wave >= 0, 1.0, -1.0).astype(np.float32)
+
+
+class Uniform(_Additive):
+    """Calibration negative control: i.i.d. uniform noise of the budget (not a published attack).
+
+    Every pixel and channel draws its own value in [-budget, +budget] (objects ``eps_object``,
+    the rest ``eps_background``), fresh for every image (from the seed and the image key). It
+    carries no information about the label, so a model trained on it must score like the clean
+    one: a benchmark where it does not measures the noise of its own training runs, not
+    protection.
+    """
+
+    def pattern(self, label, shape, rng):
+        return rng.uniform(-1.0, 1.0, (*shape, 3)).astype(np.float32)
 
 
 def ar_coefficients(rng: np.random.Generator, bound: float = 50.0, batch: int = 256,

@@ -1,5 +1,8 @@
 """Protection methods by name: ``unseg``, the class-wise baselines ``synper``, ``ar``, ``cuda``,
-and ``grating``, a calibration shortcut for benchmarks (see :class:`~.baselines.Grating`).
+and the two calibration controls for benchmarks: ``grating``, a class-wise shortcut that must
+work (:class:`~.baselines.Grating`), and ``uniform``, label-free noise of the budget that must do
+nothing (:class:`~.baselines.Uniform`). The controls are not attacks: they measure what a
+dataset and training pipeline let any additive pattern of the budget do.
 
 One interface for the offline tool, the ``UnSegProtect`` transform and the benchmarks::
 
@@ -135,6 +138,12 @@ class CUDAMethod(_BaselineMethod):
 class GratingMethod(_BaselineMethod):
     name = 'grating'
     impl = baselines.Grating
+
+
+@PROTECTION_METHODS.register_module(name='uniform')
+class UniformMethod(_BaselineMethod):
+    name = 'uniform'
+    impl = baselines.Uniform
 
 
 def method_names() -> List[str]:

@@ -6,6 +6,12 @@ synthetic object categories and three background categories are mapped onto real
 each dataset (a subset of its classes), so the stock mmseg / mmdet dataset classes, pipelines and
 metrics read the files unchanged. Same arguments -> byte-identical files.
 
+The benchmark formats are painted in the ``natural`` world (one appearance distribution for every
+category; see :mod:`unseg_mm.datasets.appearance`); the mini HQSeg-44K set stays in the
+``cartoon`` world the bundled generator was trained on (:data:`WORLD_OF_FORMAT`). The output root
+records the world version in :data:`WORLD_FILE`, so data written by an older version is recognised
+(:func:`mini_world_is_current`) and cached benchmark cells are keyed by it.
+
 Layouts (and where they are specified):
 * VOC 2012 (mmseg ``PascalVOCDataset``, ``configs/_base_/datasets/pascal_voc12{,_aug}.py``; the
   VOC2012 devkit): ``VOCdevkit/VOC2012/{JPEGImages/*.jpg, SegmentationClass/*.png,
@@ -55,6 +61,11 @@ DEFAULT_SIZES = {
     'coco_panoptic': (128, 160),
     'hqseg': (160, 160),
 }
+# (train, val) images per format by default. The benchmark formats are large enough for training
+# to converge to a stable score; the mini HQSeg set keeps the size the bundled generator was
+# trained on.
+DEFAULT_COUNTS = {fmt: (256, 48) for fmt in FORMATS}
+DEFAULT_COUNTS['hqseg'] = (64, 16)
 JPEG_QUALITY = 95
 
 # Real category names each synthetic category stands for, per format (THINGS order, STUFF order).
@@ -76,6 +87,12 @@ COCO_STUFF_IDS = (92, 93, 95, 100, 107, 109, 112, 118, 119, 122, 125, 128, 130, 
                   145, 147, 148, 149, 151, 154, 155, 156, 159, 161, 166, 168, 171, 175, 176, 177,
                   178, 180, 181, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196,
                   197, 198, 199, 200)
+
+# The world each format is painted in; WORLD_VERSION changes whenever any format's pixels change.
+WORLD_OF_FORMAT = {fmt: 'natural' for fmt in FORMATS}
+WORLD_OF_FORMAT['hqseg'] = 'cartoon'
+WORLD_VERSION = 'natural-4'
+WORLD_FILE = 'mini_world.json'
 
 VOC_BORDER = 2  # width in pixels of VOC's void (255) band around objects, scaled to the mini size
 SPLITS = ('train', 'val')
@@ -148,7 +165,8 @@ def write_voc(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[in
     for split, indices in split_indices.items():
         names = []
         for i in indices:
-            scene = render_scene(_rng(seed, 'voc', split, i), *size, num_things=(2, 4))
+            scene = render_scene(_rng(seed, 'voc', split, i), *size, num_things=(2, 4),
+                                 world=WORLD_OF_FORMAT['voc'])
             name = f'2012_{(0 if split == "train" else 500000) + i:06d}'
             index, _ = _visible_masks(scene)
             cls = np.zeros(index.shape, np.uint8)
@@ -199,7 +217,7 @@ def write_ade20k(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple
     for split, indices in split_indices.items():
         for i in indices:
             scene = render_scene(_rng(seed, 'ade20k', split, i), *size, num_things=(1, 4),
-                                 crowd_prob=0.3)
+                                 crowd_prob=0.3, world=WORLD_OF_FORMAT['ade20k'])
             index, _ = _visible_masks(scene)
             ann = np.zeros(index.shape, np.uint8)
             for li, layer in enumerate(scene.layers):
@@ -237,7 +255,7 @@ def write_cityscapes(root: str, split_indices: Dict[str, Sequence[int]], size: T
     for split, indices in split_indices.items():
         for i in indices:
             scene = render_scene(_rng(seed, 'cityscapes', split, i), *size, num_things=(1, 4),
-                                 crowd_prob=0.3)
+                                 crowd_prob=0.3, world=WORLD_OF_FORMAT['cityscapes'])
             city, stem = cityscapes_stem(split, i)
             objects = []
             for layer in scene.layers:
@@ -354,7 +372,7 @@ def write_coco(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[i
         ann_id = 0
         for i in indices:
             scene = render_scene(_rng(seed, 'coco', split, i), *size, num_things=(1, 4),
-                                 crowd_prob=0.3)
+                                 crowd_prob=0.3, world=WORLD_OF_FORMAT['coco'])
             image_id = (1 if split == 'train' else 500001) + i
             file_name = f'{image_id:012d}.jpg'
             h, w = scene.height, scene.width
@@ -435,7 +453,8 @@ def write_hqseg(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[
         subsets = HQSEG_SUBSETS[split]
         for i in indices:
             scene = render_scene(_rng(seed, 'hqseg', split, i), *size, num_things=(1, 1),
-                                 distractors=int(_rng(seed, 'hqseg', split, i).integers(0, 3)))
+                                 distractors=int(_rng(seed, 'hqseg', split, i).integers(0, 3)),
+                                 world=WORLD_OF_FORMAT['hqseg'])
             subset, im_dir, gt_dir = subsets[i % len(subsets)]
             index = scene.rasterize()
             target = [li for li, layer in enumerate(scene.layers)
@@ -461,8 +480,8 @@ WRITERS = {
 
 def make_mini_datasets(out: str,
                        formats: Sequence[str] = FORMATS,
-                       num_train: int = 64,
-                       num_val: int = 16,
+                       num_train: Optional[int] = None,
+                       num_val: Optional[int] = None,
                        size: Optional[Tuple[int, int]] = None,
                        seed: int = 0,
                        show_progress: bool = True) -> Dict[str, str]:
@@ -475,7 +494,8 @@ def make_mini_datasets(out: str,
     Args:
         out: output folder (created).
         formats: subset of :data:`FORMATS`.
-        num_train, num_val: number of images per split.
+        num_train, num_val: number of images per split (default: :data:`DEFAULT_COUNTS` per
+            format).
         size: (height, width) for every format; default: :data:`DEFAULT_SIZES` per format.
         seed: base seed; the same seed gives byte-identical files.
         show_progress: draw a progress bar.
@@ -483,7 +503,7 @@ def make_mini_datasets(out: str,
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f'unknown format(s) {unknown}; choose from {", ".join(FORMATS)}')
-    if num_train < 1 or num_val < 1:
+    if (num_train is not None and num_train < 1) or (num_val is not None and num_val < 1):
         raise ValueError('num_train and num_val must be >= 1')
     if osp.exists(out) and not osp.isdir(out):
         raise NotADirectoryError(f'output root {out!r} exists and is not a folder; '
@@ -492,8 +512,9 @@ def make_mini_datasets(out: str,
     # coco and coco_panoptic share one folder: write it once with everything.
     formats = list(dict.fromkeys('coco_panoptic' if f == 'coco' and 'coco_panoptic' in formats
                                  else f for f in formats))
-    split_indices = {'train': range(num_train), 'val': range(num_val)}
-    total = len(formats) * (num_train + num_val)
+    counts = {fmt: (num_train or DEFAULT_COUNTS[fmt][0], num_val or DEFAULT_COUNTS[fmt][1])
+              for fmt in formats}
+    total = sum(sum(c) for c in counts.values())
     roots = {}
     with tqdm(total=total, desc='mini datasets', unit='img', disable=not show_progress) as bar:
         for fmt in formats:
@@ -501,6 +522,7 @@ def make_mini_datasets(out: str,
             fmt_size = tuple(size) if size else DEFAULT_SIZES[fmt]
             tmp = tempfile.mkdtemp(prefix=f'.{fmt}.', dir=out)
             try:
+                split_indices = {'train': range(counts[fmt][0]), 'val': range(counts[fmt][1])}
                 written = WRITERS[fmt](tmp, split_indices, fmt_size, seed, bar.update)
                 rel = osp.relpath(written, tmp)
                 top = rel.split(os.sep)[0]
@@ -513,4 +535,38 @@ def make_mini_datasets(out: str,
             roots[fmt] = final
             if fmt == 'coco_panoptic':
                 roots['coco'] = final
+            _record_world(out, fmt, dict(num_train=counts[fmt][0], num_val=counts[fmt][1],
+                                         size=list(fmt_size), seed=seed))
     return roots
+
+
+def _read_world(out: str) -> dict:
+    try:
+        with open(osp.join(out, WORLD_FILE)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _record_world(out: str, fmt: str, settings: dict) -> None:
+    """Note in ``out``/WORLD_FILE which world version and settings ``fmt`` was written with."""
+    world = _read_world(out)
+    if world.get('version') != WORLD_VERSION:
+        world = dict(version=WORLD_VERSION, formats={})
+    world['formats'][fmt] = dict(settings, world=WORLD_OF_FORMAT[fmt])
+    if fmt == 'coco_panoptic':
+        world['formats']['coco'] = world['formats'][fmt]
+    tmp = osp.join(out, WORLD_FILE + '.tmp')
+    _write_json(tmp, world)
+    os.replace(tmp, osp.join(out, WORLD_FILE))
+
+
+def mini_world_is_current(out: str, formats: Sequence[str] = FORMATS, **settings) -> bool:
+    """Whether ``out`` holds every one of ``formats`` written by this world version (and, for
+    each key given in ``settings``, e.g. ``num_train=256``, with that value)."""
+    world = _read_world(out)
+    if world.get('version') != WORLD_VERSION:
+        return False
+    written = world.get('formats', {})
+    return all(fmt in written and all(written[fmt].get(k) == v for k, v in settings.items())
+               for fmt in formats)

@@ -1,16 +1,26 @@
-"""Procedural scenes for the mini datasets: classes with their own shape, texture, size and colour.
+"""Procedural scenes for the mini datasets.
 
 A scene is an ordered list of layers, back to front, each a simple polygon with a category and an
 instance index. Every label file of every format is rasterised from these polygons, and the image
-is painted from the same rasterisation, so images, semantic maps, instance maps, COCO polygons and
+is painted over the same polygons, so images, semantic maps, instance maps, COCO polygons and
 Cityscapes polygon JSONs all agree.
 
-Design of the content (why a segmentation model has to learn shape and texture, not colour):
-* eight object categories come in four colour pairs; the two members of a pair share the same colour
-  distribution and differ in outline and texture;
-* three "stuff" categories (sky-like, wall-like, ground-like bands with wavy borders) fill the
-  background, overlaid with clutter strokes and blobs drawn from the objects' colours;
-* objects overlap (later layers occlude earlier ones) and vary in size, rotation and aspect.
+Two worlds paint the same layouts:
+* ``natural`` (the default; see :mod:`.appearance`): every region's look comes from ONE
+  distribution of natural-image statistics shared by all categories, so class identity is carried
+  by shape alone (objects: eight outline families, smoothly deformed per instance) and by layout
+  (background bands: sky on top, wall, ground below). Unlabelled clutter of other outline families
+  with the same looks sits on the background, so "a salient blob" is not yet "an object": as on
+  photos, a model must know the categories' shapes to find them. Borders are soft, the frame has
+  shading, illumination, white balance and sensor noise. As in many photos, the background is
+  far: out of focus (depth of field) and hazy (atmospheric perspective), while the objects are
+  near, sharp and at full contrast: that tells things from background, never one class from
+  another.
+* ``cartoon``: each category has its own colour pair and periodic texture (stripes, checker,
+  dots, ...). A network reads the class off one colour/texture statistic at once, which leaves
+  no room for a small perturbation to act as a shortcut; the world is kept only for the mini
+  HQSeg-44K set that the bundled generator was trained on, so that its recipe still reproduces it.
+Objects overlap (later layers occlude earlier ones) and vary in size, rotation and aspect.
 """
 import math
 from dataclasses import dataclass
@@ -19,6 +29,10 @@ from typing import List, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw
 
+from . import appearance
+
+WORLDS = ('natural', 'cartoon')
+
 
 @dataclass(frozen=True)
 class ThingClass:
@@ -26,9 +40,10 @@ class ThingClass:
 
     Attributes:
         name: name in the synthetic world (formats map it to their own category names).
-        shape: outline family, one of :data:`SHAPES`.
-        texture: texture family, one of :data:`TEXTURES`.
-        colors: two RGB anchor colours (0-255) the instance colours are drawn between.
+        shape: outline family, one of :data:`SHAPES` (what identifies the class).
+        texture: texture family, one of :data:`TEXTURES` (``cartoon`` world only).
+        colors: two RGB anchor colours (0-255) the instance colours are drawn between
+            (``cartoon`` world only).
         size: (min, max) object size as a fraction of the image's shorter side.
     """
     name: str
@@ -40,7 +55,8 @@ class ThingClass:
 
 @dataclass(frozen=True)
 class StuffClass:
-    """A background region category (a horizontal band with a wavy upper border)."""
+    """A background region category (a horizontal band with a wavy upper border); ``texture``
+    and ``colors`` are its look in the ``cartoon`` world only."""
     name: str
     texture: str
     colors: Tuple[Tuple[int, int, int], Tuple[int, int, int]]
@@ -69,6 +85,8 @@ STUFF: Tuple[StuffClass, ...] = (
     StuffClass('ground', 'smooth', ((90, 80, 60), (150, 130, 100))),
 )
 SHAPES = ('ellipse', 'rectangle', 'star', 'triangle', 'crescent', 'cross', 'hexagon', 'arrow')
+# Outline families of the unlabelled clutter in the natural world: none is a category's shape.
+CLUTTER_SHAPES = ('blob', 'shard', 'bar')
 TEXTURES = ('stripes', 'checker', 'dots', 'smooth', 'gradient', 'bricks')
 
 # Layer kinds
@@ -156,7 +174,41 @@ def _unit_outline(shape: str, rng: np.random.Generator) -> np.ndarray:
         w = rng.uniform(0.2, 0.35)
         return np.array([[-1, -w], [0.2, -w], [0.2, -0.8], [1, 0], [0.2, 0.8], [0.2, w], [-1, w]],
                         dtype=float)
+    if shape == 'blob':  # smooth random star-convex outline
+        t = np.linspace(0, 2 * math.pi, 36, endpoint=False)
+        r = np.ones_like(t)
+        for k in (2, 3, 4):
+            r += rng.uniform(0, 0.35 / k * 2) * np.cos(k * t + rng.uniform(0, 2 * math.pi))
+        r = r / r.max()
+        return np.stack([r * np.cos(t), r * np.sin(t)], 1)
+    if shape == 'shard':  # irregular angular polygon
+        n = int(rng.integers(4, 8))
+        t = np.sort(rng.uniform(0, 2 * math.pi, n))
+        r = rng.uniform(0.45, 1.0, n)
+        return np.stack([r * np.cos(t), r * np.sin(t)], 1)
+    if shape == 'bar':  # a long, slightly bent strip (a branch, a pole, a cable)
+        w = rng.uniform(0.08, 0.2)
+        bend = rng.uniform(-0.4, 0.4)
+        x = np.linspace(-1, 1, 12)
+        y = bend * (x ** 2 - 0.5)
+        return np.concatenate([np.stack([x, y - w], 1), np.stack([x[::-1], y[::-1] + w], 1)])
     raise ValueError(f'unknown shape {shape!r}')
+
+
+def _deform(outline: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
+    """A smooth random warp of an outline (intra-class variation of a shape): edges are
+    resampled densely, then displaced by low-frequency sines of up to ``amount`` of the box."""
+    closed = np.concatenate([outline, outline[:1]])
+    dense = []
+    for a, b in zip(closed[:-1], closed[1:]):
+        steps = max(1, int(np.ceil(np.linalg.norm(b - a) / 0.15)))
+        dense.extend(a + (b - a) * k / steps for k in range(steps))
+    pts = np.array(dense)
+    freq = rng.uniform(1.0, 2.5, 2)
+    phase = rng.uniform(0, 2 * math.pi, 2)
+    shift = np.stack([np.sin(freq[0] * pts[:, 1] + phase[0]),
+                      np.sin(freq[1] * pts[:, 0] + phase[1])], 1)
+    return pts + amount * shift
 
 
 def _place(outline: np.ndarray, cx: float, cy: float, radius: float, angle: float,
@@ -235,13 +287,15 @@ def _stuff_layers(rng: np.random.Generator, h: int, w: int) -> List[Layer]:
 
 
 def _thing_polygon(cls: ThingClass, rng: np.random.Generator, h: int, w: int,
-                   size_scale: float = 1.0) -> List[Tuple[int, int]]:
+                   size_scale: float = 1.0, deform: float = 0.0) -> List[Tuple[int, int]]:
     side = min(h, w)
     radius = 0.5 * side * rng.uniform(*cls.size) * size_scale
     cx = rng.uniform(0.1, 0.9) * w
     cy = rng.uniform(0.15, 0.9) * h
-    return _place(_unit_outline(cls.shape, rng), cx, cy, radius, rng.uniform(0, 2 * math.pi),
-                  rng.uniform(0.75, 1.0))
+    outline = _unit_outline(cls.shape, rng)
+    if deform:
+        outline = _deform(outline, rng, deform)
+    return _place(outline, cx, cy, radius, rng.uniform(0, 2 * math.pi), rng.uniform(0.75, 1.0))
 
 
 def _clutter(canvas: np.ndarray, rng: np.random.Generator, count: int) -> None:
@@ -263,13 +317,22 @@ def _clutter(canvas: np.ndarray, rng: np.random.Generator, count: int) -> None:
     canvas[...] = np.asarray(img)
 
 
+# Smooth warp of the category outlines in the natural world (fraction of the unit box).
+DEFORM = 0.12
+# Object size in the natural world relative to the categories' ``size``: small enough that the
+# stock training crops (128 px after up to 2x rescaling) still hold whole outlines, the only cue
+# to the class.
+NATURAL_SIZE = 0.65
+
+
 def render_scene(rng: np.random.Generator,
                  height: int,
                  width: int,
                  num_things: Tuple[int, int] = (1, 4),
                  categories: Sequence[int] = None,
                  crowd_prob: float = 0.0,
-                 distractors: int = 0) -> Scene:
+                 distractors: int = 0,
+                 world: str = 'natural') -> Scene:
     """Draw one scene.
 
     Args:
@@ -281,32 +344,87 @@ def render_scene(rng: np.random.Generator,
             single ``crowd`` layer (COCO ``iscrowd=1``).
         distractors: number of extra unlabelled objects drawn first (HQSeg style: one labelled
             object among others).
+        world: ``natural`` or ``cartoon`` (see the module docstring).
     """
+    if world not in WORLDS:
+        raise ValueError(f'unknown world {world!r}; choose from {WORLDS}')
+    natural = world == 'natural'
+    deform = DEFORM if natural else 0.0
+    size = NATURAL_SIZE if natural else 1.0
     categories = list(range(len(THINGS))) if categories is None else list(categories)
     layers = _stuff_layers(rng, height, width)
     for _ in range(distractors):
         cat = int(rng.integers(len(THINGS)))
-        layers.append(Layer(THING_LAYER, cat, _thing_polygon(THINGS[cat], rng, height, width, 0.8),
+        layers.append(Layer(THING_LAYER, cat,
+                            _thing_polygon(THINGS[cat], rng, height, width, 0.8 * size, deform),
                             labelled=False))
     n = int(rng.integers(num_things[0], num_things[1] + 1))
     instance = 0
     for _ in range(n):
         cat = categories[int(rng.integers(len(categories)))]
         instance += 1
-        layers.append(Layer(THING_LAYER, cat, _thing_polygon(THINGS[cat], rng, height, width),
+        layers.append(Layer(THING_LAYER, cat,
+                            _thing_polygon(THINGS[cat], rng, height, width, size, deform),
                             instance=instance))
     if crowd_prob and rng.random() < crowd_prob:
         cat = categories[int(rng.integers(len(categories)))]
         instance += 1
         # A crowd is a tight cluster of small objects annotated as one region: its outline is the
-        # convex hull of the cluster, the look is the category's texture.
+        # convex hull of the cluster.
         cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.3, 0.8) * height
         r = 0.12 * min(height, width)
         t = np.sort(rng.uniform(0, 2 * math.pi, 7))
         poly = [(int(round(cx + r * math.cos(a) * rng.uniform(0.7, 1.0))),
                  int(round(cy + r * math.sin(a) * rng.uniform(0.7, 1.0)))) for a in t]
         layers.append(Layer(THING_LAYER, cat, poly, instance=instance, crowd=True))
+    paint = _paint_natural if world == 'natural' else _paint_cartoon
+    return Scene(height, width, layers, paint(layers, rng, height, width))
 
+
+def _clutter_polygons(rng: np.random.Generator, h: int, w: int) -> List[List[Tuple[int, int]]]:
+    """Unlabelled background objects of the clutter families, about the categories' size."""
+    side = min(h, w)
+    polygons = []
+    for _ in range(int(rng.integers(1, 4))):
+        shape = CLUTTER_SHAPES[int(rng.integers(len(CLUTTER_SHAPES)))]
+        outline = _deform(_unit_outline(shape, rng), rng, DEFORM)
+        radius = 0.5 * side * rng.uniform(0.25, 0.65) * NATURAL_SIZE
+        polygons.append(_place(outline, rng.uniform(0, w), rng.uniform(0, h), radius,
+                               rng.uniform(0, 2 * math.pi), rng.uniform(0.6, 1.0)))
+    return polygons
+
+
+def _paint_natural(layers: Sequence[Layer], rng: np.random.Generator, h: int,
+                   w: int) -> np.ndarray:
+    """Composite every layer back to front, each with its own look from the shared distribution
+    and a soft edge; clutter goes onto the background, which is then defocused and hazed, before
+    the first object."""
+    focus = rng.uniform(0.4, 1.0)  # edge blur of the whole scene, pixels
+    image = np.zeros((h, w, 3), np.float32)
+
+    def composite(polygon, image):
+        alpha = appearance.soft_alpha(rasterize_layers([Layer(STUFF_LAYER, 0, polygon)], h, w)
+                                      >= 0, focus)[..., None]
+        look = appearance.paint(appearance.sample_appearance(rng), rng, h, w)
+        return image * (1 - alpha) + look * alpha
+
+    background_done = False
+    for layer in layers:
+        if layer.kind == THING_LAYER and not background_done:
+            for polygon in _clutter_polygons(rng, h, w):
+                image = composite(polygon, image)
+            # Depth: the background is far away, hazy and out of focus; the objects are near,
+            # sharp and at full contrast.
+            image = appearance.haze(appearance.defocus(image, rng.uniform(0.8, 2.0)), rng)
+            background_done = True
+        image = composite(layer.polygon, image)
+    return appearance.finish(image, rng)
+
+
+def _paint_cartoon(layers: Sequence[Layer], rng: np.random.Generator, height: int,
+                   width: int) -> np.ndarray:
+    """Each category's own colours and periodic texture, clutter strokes in the objects'
+    colours on the background, one illumination change and sensor noise."""
     index = rasterize_layers(layers, height, width)
     image = np.zeros((height, width, 3), np.float32)
     side = min(height, width)
@@ -330,4 +448,4 @@ def render_scene(rng: np.random.Generator,
     gain = rng.uniform(0.8, 1.15)
     shade = 0.85 + 0.3 * _smooth_field(rng, height, width, cells=3)
     image = image * gain * shade[..., None] + rng.normal(0, 4, image.shape)
-    return Scene(height, width, layers, np.clip(image, 0, 255).round().astype(np.uint8))
+    return np.clip(image, 0, 255).round().astype(np.uint8)
