@@ -11,7 +11,8 @@ Each cell protects the training split (offline tool, cached), trains through too
 evaluates on the clean val split with the stock metric, once per training seed; see
 benchmarks/suite.py. Results go to <results-dir>/results.json (finished cells are skipped on
 re-runs, so an interrupted suite resumes where it stopped; records of cells that no study defines
-any more - an older schedule, world or seed list - are pruned), one markdown table per study
+any more - an older schedule, world or seed list - are pruned; several processes may share one
+results file, each running its own cells, e.g. --only '*seed=1'), one markdown table per study
 (mean +- sd over seeds) and plots.
 """
 import argparse
@@ -22,8 +23,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from report import plots, update_readme, write_report  # noqa: E402
-from suite import (ROOT, expand, load_results, load_suite, prune_results, run_suite,  # noqa: E402
-                   save_results)
+from suite import (ROOT, expand, load_suite, locked_results, prune_results,  # noqa: E402
+                   run_suite)
 
 
 def parse_args(argv=None):
@@ -77,11 +78,10 @@ def main(argv=None) -> int:
         if name == 'mini' or suite.get('mini_data'):
             _ensure_mini_data(suite, data_root)
         run_suite(suite, cells, data_root, work, results_path)
-    results = load_results(results_path)
-    stale = prune_results(suite, results)
+    with locked_results(results_path) as results:
+        stale = prune_results(suite, results)
     if stale:
         print(f'pruned {len(stale)} records of cells that no study defines any more')
-        save_results(results, results_path)
     tables = write_report(suite, results, studies, results_dir, command)
     written = plots(suite, results, results_dir, studies)
     if args.results_dir is None and not args.only:

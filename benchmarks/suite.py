@@ -27,6 +27,7 @@ import platform
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional
 
@@ -338,6 +339,7 @@ def run_cell(suite: Config, cell: Cell, data_root: str, work: str, log) -> dict:
 
 
 def load_results(path: str) -> dict:
+    """The results file's records (an empty set when there is none yet)."""
     if osp.isfile(path):
         with open(path) as f:
             return json.load(f)
@@ -352,6 +354,29 @@ def save_results(results: dict, path: str) -> None:
             json.dump(results, f, indent=1, sort_keys=True)
 
 
+@contextmanager
+def locked_results(path: str):
+    """The results file's records, to change in place; written back on exit.
+
+    Read, change and write happen under an exclusive lock, so several suite processes (e.g. one
+    per seed or per task, each with its own cells, run side by side) can share one results
+    file: none drops what another added."""
+    import fcntl
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path + '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = load_results(path)
+        yield results
+        save_results(results, path)
+
+
+def record_result(path: str, key: str, record: dict) -> dict:
+    """Add one cell's record to the results file; returns the file's records."""
+    with locked_results(path) as results:
+        results['cells'][key] = record
+    return results
+
+
 def prune_results(suite: Config, results: dict) -> List[dict]:
     """Drop the records of cells that no study of ``suite`` defines any more (an older schedule,
     world, seed list or setting), so that results files hold only current cells. Returns the
@@ -363,11 +388,12 @@ def prune_results(suite: Config, results: dict) -> List[dict]:
 
 def run_suite(suite: Config, cells: List[Cell], data_root: str, work: str, results_path: str,
               log=print) -> dict:
-    """Run every cell not yet in ``results_path`` (same key), saving after each cell."""
+    """Run every cell not yet in ``results_path`` (same key), recording each as it finishes
+    (other processes may add cells to the same file meanwhile)."""
     results = load_results(results_path)
     for i, cell in enumerate(cells, 1):
         key = cell_key(suite, cell)
-        record = results['cells'].get(key)
+        record = load_results(results_path)['cells'].get(key)  # another process may have run it
         if record is not None:
             log(f'[{i}/{len(cells)}] {cell.label}: cached ({record["metric"]} '
                 f'{record["value"]:.2f})')
@@ -375,12 +401,11 @@ def run_suite(suite: Config, cells: List[Cell], data_root: str, work: str, resul
                 loss = final_train_loss(osp.join(work, 'cells', key))
                 if loss is not None:
                     record['train_loss'] = loss
-                    save_results(results, results_path)
+                    results = record_result(results_path, key, record)
             continue
         log(f'[{i}/{len(cells)}] {cell.label}: running')
         record = run_cell(suite, cell, data_root, work, log)
-        results['cells'][key] = record
-        save_results(results, results_path)
+        results = record_result(results_path, key, record)
         log(f'[{i}/{len(cells)}] {cell.label}: {record["metric"]} {record["value"]:.2f} '
             f'({record["train_s"]:.0f} s)')
     return results

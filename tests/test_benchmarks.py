@@ -13,8 +13,8 @@ from unseg_mm.apis.config_utils import set_schedule
 sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
 from report import study_table, update_readme  # noqa: E402
 from suite import (Cell, cell_config, cell_key, data_version, expand,  # noqa: E402
-                   final_train_loss, load_suite, protection_settings, prune_results, run_suite,
-                   save_results, training_seeds)
+                   final_train_loss, load_suite, protection_settings, prune_results,
+                   record_result, run_suite, save_results, training_seeds)
 
 
 def test_set_schedule_rewrites_loop_schedulers_and_intervals():
@@ -216,6 +216,26 @@ def test_stale_records_are_pruned_and_the_world_version_keys_the_cells():
         data_version(suite)
     full = load_suite('full')
     assert data_version(full) is None
+
+
+def _record_many(path, prefix, count):
+    for i in range(count):
+        record_result(path, f'{prefix}{i}', dict(value=float(i)))
+
+
+def test_processes_sharing_a_results_file_keep_each_others_records(tmp_path):
+    import multiprocessing
+    path = str(tmp_path / 'results' / 'results.json')
+    workers = [multiprocessing.get_context('fork').Process(target=_record_many,
+                                                           args=(path, p, 25))
+               for p in ('a', 'b', 'c')]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    with open(path) as f:
+        cells = json.load(f)['cells']
+    assert sorted(cells) == sorted(f'{p}{i}' for p in 'abc' for i in range(25))
 
 
 def test_readme_block_is_replaced_with_tables_separated_by_blank_lines(tmp_path):

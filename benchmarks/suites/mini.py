@@ -19,7 +19,7 @@ seeds = [0, 1, 2]
 tasks = dict(
     voc_deeplabv3=dict(
         dataset='VOC', arch='DeepLabV3', config='configs/mini/deeplabv3_r18_mini-voc.py',
-        format='voc', root='VOCdevkit/VOC2012', metric='mIoU', schedule=600,
+        format='voc', root='VOCdevkit/VOC2012', metric='mIoU', schedule=1600,
         protect=dict(background_labels=(0, ))),
     cityscapes_deeplabv3=dict(
         dataset='Cityscapes', arch='DeepLabV3',
@@ -107,5 +107,5 @@ studies = dict(
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
     ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],
             tasks=['voc_deeplabv3', 'ade20k_mask2former', 'coco_dino'],
-            schedule=dict(voc_deeplabv3=100, ade20k_mask2former=40, coco_dino=2), seeds=[0]),
+            schedule=dict(voc_deeplabv3=100, ade20k_mask2former=40, coco_dino=1), seeds=[0]),
 )

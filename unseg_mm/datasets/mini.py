@@ -91,7 +91,7 @@ COCO_STUFF_IDS = (92, 93, 95, 100, 107, 109, 112, 118, 119, 122, 125, 128, 130, 
 # The world each format is painted in; WORLD_VERSION changes whenever any format's pixels change.
 WORLD_OF_FORMAT = {fmt: 'natural' for fmt in FORMATS}
 WORLD_OF_FORMAT['hqseg'] = 'cartoon'
-WORLD_VERSION = 'natural-4'
+WORLD_VERSION = 'natural-6'
 WORLD_FILE = 'mini_world.json'
 
 VOC_BORDER = 2  # width in pixels of VOC's void (255) band around objects, scaled to the mini size

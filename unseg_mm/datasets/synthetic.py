@@ -40,7 +40,8 @@ class ThingClass:
 
     Attributes:
         name: name in the synthetic world (formats map it to their own category names).
-        shape: outline family, one of :data:`SHAPES` (what identifies the class).
+        shape: outline family in the ``cartoon`` world, one of :data:`SHAPES` (the natural
+            world's are :data:`NATURAL_SHAPES`).
         texture: texture family, one of :data:`TEXTURES` (``cartoon`` world only).
         colors: two RGB anchor colours (0-255) the instance colours are drawn between
             (``cartoon`` world only).
@@ -85,6 +86,10 @@ STUFF: Tuple[StuffClass, ...] = (
     StuffClass('ground', 'smooth', ((90, 80, 60), (150, 130, 100))),
 )
 SHAPES = ('ellipse', 'rectangle', 'star', 'triangle', 'crescent', 'cross', 'hexagon', 'arrow')
+# The categories' outlines in the natural world (THINGS order), where outline is the only cue:
+# structurally distinct families (an open ring, spikes, arms, a concave arc, a head, bars), not
+# three convex blobs that look alike at a segmentation network's output stride.
+NATURAL_SHAPES = ('ring', 'tee', 'star', 'triangle', 'crescent', 'cross', 'eich', 'arrow')
 # Outline families of the unlabelled clutter in the natural world: none is a category's shape.
 CLUTTER_SHAPES = ('blob', 'shard', 'bar')
 TEXTURES = ('stripes', 'checker', 'dots', 'smooth', 'gradient', 'bricks')
@@ -173,6 +178,22 @@ def _unit_outline(shape: str, rng: np.random.Generator) -> np.ndarray:
     if shape == 'arrow':
         w = rng.uniform(0.2, 0.35)
         return np.array([[-1, -w], [0.2, -w], [0.2, -0.8], [1, 0], [0.2, 0.8], [0.2, w], [-1, w]],
+                        dtype=float)
+    if shape == 'ring':  # an annulus opened by a narrow gap (a simple polygon)
+        thick = rng.uniform(0.3, 0.45)
+        gap = rng.uniform(0.25, 0.45)
+        t = np.linspace(gap, 2 * math.pi - gap, 28)
+        outer = np.stack([np.cos(t), np.sin(t)], 1)
+        return np.concatenate([outer, (1 - thick) * outer[::-1]])
+    if shape == 'tee':
+        w = rng.uniform(0.25, 0.4)
+        return np.array([[-1, -1], [1, -1], [1, -1 + 2 * w], [w / 2, -1 + 2 * w], [w / 2, 1],
+                         [-w / 2, 1], [-w / 2, -1 + 2 * w], [-1, -1 + 2 * w]], dtype=float)
+    if shape == 'eich':  # the letter H
+        w = rng.uniform(0.25, 0.4)
+        b = rng.uniform(0.15, 0.25)
+        return np.array([[-1, -1], [-1 + w, -1], [-1 + w, -b], [1 - w, -b], [1 - w, -1], [1, -1],
+                         [1, 1], [1 - w, 1], [1 - w, b], [-1 + w, b], [-1 + w, 1], [-1, 1]],
                         dtype=float)
     if shape == 'blob':  # smooth random star-convex outline
         t = np.linspace(0, 2 * math.pi, 36, endpoint=False)
@@ -287,12 +308,14 @@ def _stuff_layers(rng: np.random.Generator, h: int, w: int) -> List[Layer]:
 
 
 def _thing_polygon(cls: ThingClass, rng: np.random.Generator, h: int, w: int,
-                   size_scale: float = 1.0, deform: float = 0.0) -> List[Tuple[int, int]]:
+                   size_scale: float = 1.0, deform: float = 0.0,
+                   shape: str = None) -> List[Tuple[int, int]]:
+    """A placed outline of ``cls`` (of family ``shape``, default the class's own)."""
     side = min(h, w)
     radius = 0.5 * side * rng.uniform(*cls.size) * size_scale
     cx = rng.uniform(0.1, 0.9) * w
     cy = rng.uniform(0.15, 0.9) * h
-    outline = _unit_outline(cls.shape, rng)
+    outline = _unit_outline(shape or cls.shape, rng)
     if deform:
         outline = _deform(outline, rng, deform)
     return _place(outline, cx, cy, radius, rng.uniform(0, 2 * math.pi), rng.uniform(0.75, 1.0))
@@ -322,7 +345,7 @@ DEFORM = 0.12
 # Object size in the natural world relative to the categories' ``size``: small enough that the
 # stock training crops (128 px after up to 2x rescaling) still hold whole outlines, the only cue
 # to the class.
-NATURAL_SIZE = 0.65
+NATURAL_SIZE = 1.0
 
 
 def render_scene(rng: np.random.Generator,
@@ -356,7 +379,8 @@ def render_scene(rng: np.random.Generator,
     for _ in range(distractors):
         cat = int(rng.integers(len(THINGS)))
         layers.append(Layer(THING_LAYER, cat,
-                            _thing_polygon(THINGS[cat], rng, height, width, 0.8 * size, deform),
+                            _thing_polygon(THINGS[cat], rng, height, width, 0.8 * size, deform,
+                                           outline_of(cat, world)),
                             labelled=False))
     n = int(rng.integers(num_things[0], num_things[1] + 1))
     instance = 0
@@ -364,7 +388,8 @@ def render_scene(rng: np.random.Generator,
         cat = categories[int(rng.integers(len(categories)))]
         instance += 1
         layers.append(Layer(THING_LAYER, cat,
-                            _thing_polygon(THINGS[cat], rng, height, width, size, deform),
+                            _thing_polygon(THINGS[cat], rng, height, width, size, deform,
+                                           outline_of(cat, world)),
                             instance=instance))
     if crowd_prob and rng.random() < crowd_prob:
         cat = categories[int(rng.integers(len(categories)))]
@@ -379,6 +404,11 @@ def render_scene(rng: np.random.Generator,
         layers.append(Layer(THING_LAYER, cat, poly, instance=instance, crowd=True))
     paint = _paint_natural if world == 'natural' else _paint_cartoon
     return Scene(height, width, layers, paint(layers, rng, height, width))
+
+
+def outline_of(category: int, world: str) -> str:
+    """The outline family of THINGS[category] in ``world``."""
+    return NATURAL_SHAPES[category] if world == 'natural' else THINGS[category].shape
 
 
 def _clutter_polygons(rng: np.random.Generator, h: int, w: int) -> List[List[Tuple[int, int]]]:
