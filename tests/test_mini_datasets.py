@@ -320,3 +320,21 @@ def test_world_version_is_recorded_and_checked(tmp_path):
     with open(osp.join(out, mini.WORLD_FILE), 'w') as f:
         json.dump(world, f)
     assert not mini.mini_world_is_current(out, ['voc'])
+
+
+def test_the_mini_hqseg_scenes_are_still_those_the_bundled_generator_was_trained_on():
+    """The mini HQSeg set stays in the cartoon world, drawn exactly as when the bundled generator
+    was trained (its recipe in checkpoints/README.md must keep reproducing it): a digest of the
+    first scenes' pixels and layer maps, taken before the natural world was introduced."""
+    import hashlib
+    from unseg_mm.datasets.mini import WORLD_OF_FORMAT, _rng
+    assert WORLD_OF_FORMAT['hqseg'] == 'cartoon'
+    digest = hashlib.sha256()
+    for i in range(3):
+        scene = render_scene(_rng(0, 'hqseg', 'train', i), 160, 160, num_things=(1, 1),
+                             distractors=int(_rng(0, 'hqseg', 'train', i).integers(0, 3)),
+                             world='cartoon')
+        digest.update(scene.image.tobytes())
+        digest.update(scene.rasterize().tobytes())
+    assert digest.hexdigest() == \
+        '562a64095b90fe32d79b4c81c129df6bc9718d66299eb24cfa4fe899d72c27a9'

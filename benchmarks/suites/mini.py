@@ -24,23 +24,23 @@ tasks = dict(
     cityscapes_deeplabv3=dict(
         dataset='Cityscapes', arch='DeepLabV3',
         config='configs/mini/deeplabv3_r18_mini-cityscapes.py', format='cityscapes',
-        root='cityscapes', metric='mIoU', schedule=300, protect=dict()),
+        root='cityscapes', metric='mIoU', schedule=300, protect=dict(), seeds=[0, 1]),
     ade20k_mask2former=dict(
         dataset='ADE20K', arch='Mask2Former (semantic)',
         config='configs/mini/mask2former_r18_mini-ade20k.py', format='ade20k',
-        root='ADEChallengeData2016', metric='mIoU', schedule=600, protect=dict()),
+        root='ADEChallengeData2016', metric='mIoU', schedule=600, protect=dict(), seeds=[0, 1]),
     coco_mask2former_panoptic=dict(
         dataset='COCO', arch='Mask2Former (panoptic)',
         config='configs/mini/mask2former_r18_mini-coco-panoptic.py', format='coco_panoptic',
-        root='coco', metric='coco_panoptic/PQ', schedule=600, protect=dict()),
+        root='coco', metric='coco_panoptic/PQ', schedule=600, protect=dict(), seeds=[0, 1]),
     coco_mask2former_instance=dict(
         dataset='COCO', arch='Mask2Former (instance)',
         config='configs/mini/mask2former_r18_mini-coco.py', format='coco', root='coco',
-        metric='coco/segm_mAP', metric_scale=100, schedule=600, protect=dict()),
+        metric='coco/segm_mAP', metric_scale=100, schedule=600, protect=dict(), seeds=[0, 1]),
     coco_dino=dict(
         dataset='COCO', arch='DINO (detection)', config='configs/mini/dino_r18_mini-coco.py',
         format='coco', root='coco', metric='coco/bbox_mAP', metric_scale=100, schedule=12,
-        protect=dict()),
+        protect=dict(), seeds=[0, 1]),
 )
 
 # method: how the training images are published (None: clean). `options` go to the method.
@@ -87,22 +87,22 @@ studies = dict(
     main=dict(title='Clean vs protected training data (clean val metric)',
               tasks=list(tasks), methods=all_methods, defences=['none']),
     defences=dict(title='Defences (VOC, DeepLabV3)', tasks=['voc_deeplabv3'], methods=all_methods,
-                  defences=list(defences)),
+                  defences=list(defences), seeds=[0, 1]),
     mix=dict(title='Share of clean images in the published training set (VOC, DeepLabV3)',
-             tasks=['voc_deeplabv3'], methods=['clean', 'unseg'], defences=['none'],
+             tasks=['voc_deeplabv3'], methods=['clean', 'unseg'], defences=['none'], seeds=[0, 1],
              vary=dict(mix_clean_ratio=[0.0, 0.25, 0.5, 0.75, 1.0])),
     partial=dict(title='Partial protection: only some classes protected (VOC, DeepLabV3)',
-                 tasks=['voc_deeplabv3'], methods=['clean', 'unseg'], defences=['none'],
+                 tasks=['voc_deeplabv3'], methods=['clean', 'unseg'], defences=['none'], seeds=[0, 1],
                  vary=dict(classes=[['aeroplane', 'bicycle', 'bird', 'boat']])),
     prompt=dict(title='Prompt type of the generator (VOC, DeepLabV3)', tasks=['voc_deeplabv3'],
-                methods=['clean', 'unseg'], defences=['none'],
+                methods=['clean', 'unseg'], defences=['none'], seeds=[0, 1],
                 vary=dict(prompt_type=['mask', 'box', 'point'])),
     # The budget study also calibrates the world: the grating rows say how far any additive
     # perturbation of that budget can go here.
     eps=dict(title='Object budget (background = budget / 4) (VOC, DeepLabV3)',
              tasks=['voc_deeplabv3'],
              methods=['clean', 'unseg', 'synper', 'grating', 'grating_objects'],
-             defences=['none'],
+             defences=['none'], seeds=[0, 1],
              vary=dict(eps_object=[8 / 255, 16 / 255, 32 / 255])),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
     ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],
