@@ -1,10 +1,11 @@
-# The mini suite: every architecture on the synthetic mini datasets (tools/make_mini_datasets.py,
-# 64 train / 16 val images of 128-256 px), tiny models from configs/mini, the bundled tiny
-# generator; CPU-sized schedules. `python benchmarks/run.py --suite mini` runs all studies (83
-# cells, 62 distinct runs; about 4 hours on 2 cores, from the measured per-cell times);
-# `--study ci` is the slice .ci/run runs after the tests (~8 min).
-scale = ('mini: synthetic datasets of 64 train / 16 val images (128-256 px), half-width '
-         'ResNet-18 models from scratch, tiny generator; schedules in the table')
+# The mini suite: every architecture on the synthetic mini datasets in the natural world
+# (tools/make_mini_datasets.py: 256 train / 48 val images of 128-256 px per format), tiny models
+# from configs/mini, the bundled tiny generator; CPU-sized schedules; training seeds below.
+# `python benchmarks/run.py --suite mini` runs all studies (164 distinct runs; with VOC at 1600
+# iterations, ~11 min per VOC run on 2 cores, far more than a night: see the README);
+# `--study calibration` first; `--study ci` is the slice .ci/run runs after the tests.
+scale = ('mini: synthetic natural-world datasets of 256 train / 48 val images (128-256 px), '
+         'half-width ResNet-18 models from scratch, tiny generator; schedules in the table')
 data_root = 'data/mini'  # created by `make quickstart` (or by run.py when missing)
 generator = 'checkpoints/unseg_generator_tiny_mini-hqseg.pth'
 seed = 0  # protection seed (class patterns of the baselines and controls, per-image draws)
