@@ -98,47 +98,48 @@ def test_synper_respects_the_region_budgets_and_is_class_wise():
     assert (np.sign(d_swap[first]) == np.sign(d_x[first])).mean() < 0.75
 
 
+def _change_of_grey(method, prompt, key='x.jpg'):
+    """What ``method`` adds to a mid-grey image (no clipping), in grey levels."""
+    grey = np.full((96, 128, 3), 128, np.uint8)
+    return method([grey], [prompt], [key])[0].image.astype(int) - 128
+
+
 def test_grating_moves_every_pixel_by_its_budget_with_one_grating_per_class():
     cfg = ProtectConfig(eps_object=8 / 255, eps_background=2 / 255)
-    grey = np.full((96, 128, 3), 128, np.uint8)
     prompt = _two_objects()
     a, b = prompt.objects
     classwise = build_method('grating', cfg)
-    d = classwise([grey], [prompt], ['x.jpg'])[0].image.astype(int) - 128
+    d = _change_of_grey(classwise, prompt)
     assert set(np.unique(d[a | b])) == {-8, 8} and set(np.unique(d[~(a | b)])) == {-2, 2}
     # The pattern belongs to the class, not to the image or the object: the same class at the
     # same place in another image gets the same pixels, another class different ones.
-    moved = ImagePrompts(objects=[a], labels=[7])
-    d_moved = classwise([grey], [moved], ['y.jpg'])[0].image.astype(int) - 128
+    d_moved = _change_of_grey(classwise, ImagePrompts(objects=[a], labels=[7]), 'y.jpg')
     assert not np.array_equal(d_moved[a], d[a])
-    same = ImagePrompts(objects=[a], labels=[3])
-    assert np.array_equal(classwise([grey], [same], ['z.jpg'])[0].image[a], (d + 128)[a])
+    d_same = _change_of_grey(classwise, ImagePrompts(objects=[a], labels=[3]), 'z.jpg')
+    assert np.array_equal(d_same[a], d[a])
     # A square wave: half the pixels up, half down, in every channel.
     assert abs((d[a] > 0).mean() - 0.5) < 0.1
     # Class-agnostic: every object carries the same grating, whatever its class.
     agnostic = build_method('grating', cfg, options=dict(classwise=False))
-    d3 = agnostic([grey], [prompt], ['x.jpg'])[0].image.astype(int) - 128
-    d7 = agnostic([grey], [ImagePrompts(objects=[a, b], labels=[7, 3])], ['x.jpg'])[0].image
-    assert np.array_equal(d3 + 128, d7)
+    assert np.array_equal(_change_of_grey(agnostic, prompt),
+                          _change_of_grey(agnostic, ImagePrompts(objects=[a, b], labels=[7, 3])))
     with pytest.raises(ValueError, match='period'):
         build_method('grating', cfg, options=dict(period=1))
 
 
 def test_uniform_control_fills_the_budget_with_label_free_noise():
-    cfg = ProtectConfig(eps_object=8 / 255, eps_background=2 / 255)
-    grey = np.full((96, 128, 3), 128, np.uint8)
     prompt = _two_objects()
     a, b = prompt.objects
-    method = build_method('uniform', cfg)
-    d = method([grey], [prompt], ['x.jpg'])[0].image.astype(int) - 128
+    method = build_method('uniform', ProtectConfig(eps_object=8 / 255, eps_background=2 / 255))
+    d = _change_of_grey(method, prompt)
     assert np.abs(d[a | b]).max() == 8 and np.abs(d[~(a | b)]).max() == 2
     # Uniform over the budget's grey levels: every level -8..8 occurs, mean about 0.
     assert set(np.unique(d[a | b])) == set(range(-8, 9)) and abs(d[a | b].mean()) < 0.3
     # Label-free: swapping the classes of the objects changes nothing; another image key draws
     # fresh noise (no pattern is shared between images of a class).
-    swapped = method([grey], [ImagePrompts(objects=[a, b], labels=[7, 3])], ['x.jpg'])[0]
-    assert np.array_equal(swapped.image.astype(int) - 128, d)
-    other = method([grey], [prompt], ['y.jpg'])[0].image.astype(int) - 128
+    swapped = _change_of_grey(method, ImagePrompts(objects=[a, b], labels=[7, 3]))
+    assert np.array_equal(swapped, d)
+    other = _change_of_grey(method, prompt, 'y.jpg')
     assert abs(np.corrcoef(other[a].ravel(), d[a].ravel())[0, 1]) < 0.05
 
 
