@@ -129,6 +129,9 @@ class PGDAdversarialTraining(BaseModel):
                 # Heads may annotate their data samples; each step gets a fresh copy.
                 loss = self._loss((pixels + delta - mean) / std, copy.deepcopy(data_samples))
                 grad, = torch.autograd.grad(loss, delta)
+                # A pixel whose gradient is undefined (NaN) stays where it is, whatever the
+                # installed torch's sign() makes of NaN.
+                grad = torch.nan_to_num(grad, nan=0.0)
                 delta = delta.detach() + alpha * grad.sign()
                 delta = delta.clamp(-radius, radius)
                 delta = ((pixels + delta).clamp(0, 255) - pixels).detach()
