@@ -13,3 +13,4 @@ def _load(name):
 
 
 protect_main = _load('protect_dataset').main
+pretrain_tool = _load('pretrain_mini_backbone')
