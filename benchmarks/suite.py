@@ -18,6 +18,7 @@ suite (``seeds``; a task or study may set its own list): the protected images ar
 every seed (the protection seed is the suite's ``seed``), only the model's initialisation and
 data order change, so the spread over seeds is the noise band an effect must clear.
 """
+import functools
 import glob
 import hashlib
 import json
@@ -216,10 +217,37 @@ def data_version(suite: Config) -> Optional[str]:
     return WORLD_VERSION
 
 
+@functools.lru_cache(maxsize=None)
+def _init_checkpoints(config: str) -> Dict[str, str]:
+    """``{path: sha256}`` of the weights a config's ``init_cfg`` entries load (e.g. the mini
+    backbone's pretraining): retraining them makes the cells that used them stale."""
+    found = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            checkpoint = node.get('checkpoint')
+            if node.get('type') == 'Pretrained' and isinstance(checkpoint, str):
+                path = checkpoint if osp.isabs(checkpoint) else osp.join(ROOT, checkpoint)
+                if osp.isfile(path):
+                    with open(path, 'rb') as f:
+                        found[checkpoint] = hashlib.sha256(f.read()).hexdigest()
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(Config.fromfile(_config_path(config)).to_dict().get('model', {}))
+    return found
+
+
 def cell_key(suite: Config, cell: Cell) -> str:
     task = {k: suite.tasks[cell.task].get(k) for k in TASK_RUN_KEYS}
     with open(_config_path(task['config']), 'rb') as f:
         task['config_sha'] = hashlib.sha256(f.read()).hexdigest()
+    weights = dict(_init_checkpoints(task['config']))
+    if weights:  # only keyed where present, so other tasks keep their keys
+        task['init_checkpoints'] = weights
     return _digest(dict(task=task, protection=protection_settings(suite, cell),
                         defence=suite.defences[cell.defence], schedule=cell.schedule,
                         seed=cell.seed, data=data_version(suite)))

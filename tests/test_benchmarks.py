@@ -218,6 +218,26 @@ def test_stale_records_are_pruned_and_the_world_version_keys_the_cells():
     assert data_version(full) is None
 
 
+def test_the_weights_a_config_starts_from_key_its_cells(tmp_path, monkeypatch):
+    import suite as suite_module
+    weights = tmp_path / 'backbone.pth'
+    weights.write_bytes(b'first')
+    config = tmp_path / 'task.py'
+    config.write_text(f"_base_ = '{config_path('mini', 'deeplabv3_r18_mini-voc.py')}'\n"
+                      f"model = dict(backbone=dict(init_cfg=dict(type='Pretrained', "
+                      f"checkpoint='{weights}')))\n")
+    suite = load_suite('mini')
+    suite.tasks.voc_deeplabv3.config = str(config)
+    cell = Cell('main', 'voc_deeplabv3', 'clean', 'none', seed=0)
+    first = cell_key(suite, cell)
+    weights.write_bytes(b'second')
+    suite_module._init_checkpoints.cache_clear()
+    assert cell_key(suite, cell) != first
+    # The committed VOC config starts from the bundled mini backbone, which exists.
+    assert list(suite_module._init_checkpoints('configs/mini/deeplabv3_r18_mini-voc.py')) == [
+        'checkpoints/r18v1c-half_mini-natural-pretrain.pth']
+
+
 def _record_many(path, prefix, count):
     for i in range(count):
         record_result(path, f'{prefix}{i}', dict(value=float(i)))
