@@ -15,7 +15,7 @@ from typing import Tuple
 import numpy as np
 
 from . import synthetic
-from .synthetic import DEFORM, STUFF_LAYER, THING_LAYER, Layer
+from .synthetic import DEFORM, THING_LAYER, Layer
 
 # Families are seeded from this offset, far from every seed the mini datasets use.
 FAMILY_SEED = 7_000_000
@@ -70,5 +70,4 @@ def make_pretraining_set(num_families: int, per_family: int, size: int = 64,
     return images, labels
 
 
-__all__ = ['FAMILY_SEED', 'family_outline', 'render_pretraining_image', 'make_pretraining_set',
-           'STUFF_LAYER']
+__all__ = ['FAMILY_SEED', 'family_outline', 'render_pretraining_image', 'make_pretraining_set']
