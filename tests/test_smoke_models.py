@@ -4,12 +4,13 @@ Each mini config is the stock config plus size overrides; here it runs two real 
 and a validation/test pass with the stock pipelines and metrics on the mini datasets.
 """
 import math
+import os.path as osp
 
 import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from conftest import config_path
+from conftest import REPO_ROOT, config_path
 from helpers import quick_cfg
 
 CASES = {
@@ -41,10 +42,17 @@ def test_train_and_test_steps(config, mini_root, tmp_path, in_repo_root):
 
 
 @pytest.mark.parametrize('config', sorted(CASES))
-def test_backbones_trained_from_scratch_learn_at_the_full_rate(config):
+def test_backbones_start_from_the_mini_pretraining_or_scratch_and_learn_at_the_full_rate(config):
     """The stock optimisers slow an ImageNet-initialised backbone down (lr_mult 0.1); the mini
-    models start from random weights, where that left Mask2Former and DINO barely trained."""
+    Mask2Former and DINO start from random weights, where that left them barely trained. The
+    mini DeepLabV3 starts from the bundled mini pretraining, through the stock ``init_cfg``."""
     cfg = Config.fromfile(config_path('mini', config))
-    assert cfg.model.get('pretrained') is None and cfg.model.backbone.get('init_cfg') is None
+    assert cfg.model.get('pretrained') is None
+    init = cfg.model.backbone.get('init_cfg')
+    if config.startswith('deeplabv3'):
+        assert init['type'] == 'Pretrained'
+        assert osp.isfile(osp.join(REPO_ROOT, init['checkpoint'])), init['checkpoint']
+    else:
+        assert init is None
     custom = cfg.optim_wrapper.get('paramwise_cfg', {}).get('custom_keys', {})
     assert custom.get('backbone', {}).get('lr_mult', 1.0) == 1.0
