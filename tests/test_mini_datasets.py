@@ -15,7 +15,7 @@ from PIL import Image
 from conftest import MINI_NUM_TRAIN, MINI_NUM_VAL, config_path
 from unseg_mm.apis.config_utils import rebase_paths
 from unseg_mm.datasets.mini import FORMATS, make_mini_datasets
-from unseg_mm.datasets.synthetic import THINGS, render_scene
+from unseg_mm.datasets.synthetic import THING_LAYER, THINGS, render_scene
 
 
 def _tree_digest(root):
@@ -201,9 +201,10 @@ def test_coco_panoptic_through_stock_pipeline_and_pq_metric(mini_root):
     assert (sem != 255).any() and set(np.unique(sem)) <= set(range(133)) | {255}
 
 
-def test_hqseg_layout_and_dataset(mini_root):
+@pytest.mark.parametrize('fmt', ['hqseg', 'hqseg_natural'])
+def test_hqseg_layout_and_dataset(mini_root, fmt):
     from unseg_mm.datasets import HQSegDataset
-    root = osp.join(mini_root, 'hqseg')
+    root = osp.join(mini_root, fmt)
     dataset = HQSegDataset(data_root=root, subsets=[
         dict(im_dir='DIS5K/DIS-TR/im', gt_dir='DIS5K/DIS-TR/gt'),
         dict(im_dir='thin_object_detection/ThinObject5K/images_train',
@@ -213,6 +214,25 @@ def test_hqseg_layout_and_dataset(mini_root):
     assert len(dataset) == MINI_NUM_TRAIN
     mask = np.array(Image.open(dataset[0]['mask_path']))
     assert mask.ndim == 2 and set(np.unique(mask)) <= {0, 255} and (mask == 255).any()
+
+
+def test_natural_hqseg_scenes_hold_one_salient_object_of_the_generator_families():
+    """The generator's training scenes draw one labelled object of a generator family (plus
+    unlabelled ones of others), from a family range disjoint from the backbone's pretraining
+    families; the same seed gives the same scene."""
+    from unseg_mm.datasets.pretraining import GENERATOR_FAMILIES, render_family_scene
+    assert min(GENERATOR_FAMILIES) >= 1000 > 48  # the bundled backbone's families are 0..47
+    fractions = []
+    for i in range(40):
+        scene = render_family_scene(np.random.default_rng(i), 96, 96)
+        labelled = [k for k, layer in enumerate(scene.layers)
+                    if layer.kind == THING_LAYER and layer.labelled]
+        assert len(labelled) == 1 and scene.layers[labelled[0]].instance == 1
+        fractions.append(float((scene.rasterize() == labelled[0]).mean()))
+        again = render_family_scene(np.random.default_rng(i), 96, 96)
+        assert np.array_equal(again.image, scene.image)
+    # salient objects: no empty masks, most of them well inside the 3% floor of the outline redraw
+    assert min(fractions) > 0 and np.median(fractions) > 0.05
 
 
 def test_hqseg_bad_root_and_missing_mask_name_the_files(mini_root, tmp_path):

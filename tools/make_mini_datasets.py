@@ -23,9 +23,11 @@ def parse_args(argv=None):
     parser.add_argument('--formats', default=','.join(FORMATS),
                         help=f'comma-separated subset of {",".join(FORMATS)} (default: all)')
     parser.add_argument('--num-train', type=int,
-                        help='training images per format (default 256; 64 for hqseg)')
+                        help='training images per format '
+                        '(default 256; 64 for hqseg, 1024 for hqseg_natural)')
     parser.add_argument('--num-val', type=int,
-                        help='validation images per format (default 48; 16 for hqseg)')
+                        help='validation images per format '
+                        '(default 48; 16 for hqseg, 64 for hqseg_natural)')
     parser.add_argument('--size', type=parse_size, default=None,
                         help='HxW for every format (default: a per-format size, e.g. 128x160)')
     parser.add_argument('--seed', type=int, default=0, help='same seed -> byte-identical files')

@@ -7,8 +7,11 @@ each dataset (a subset of its classes), so the stock mmseg / mmdet dataset class
 metrics read the files unchanged. Same arguments -> byte-identical files.
 
 The benchmark formats are painted in the ``natural`` world (one appearance distribution for every
-category; see :mod:`unseg_mm.datasets.appearance`); the mini HQSeg-44K set stays in the
-``cartoon`` world the bundled generator was trained on (:data:`WORLD_OF_FORMAT`). The output root
+category; see :mod:`unseg_mm.datasets.appearance`); the mini HQSeg-44K set ``hqseg`` stays in the
+``cartoon`` world the bundled generator was trained on (:data:`WORLD_OF_FORMAT`), and
+``hqseg_natural`` is its natural-world counterpart in the same layout, drawn from procedural outline
+families that are none of the benchmark's categories (:mod:`unseg_mm.datasets.pretraining`), the
+generator's training set for the natural world. The output root
 records the world version in :data:`WORLD_FILE`, so data written by an older version is recognised
 (:func:`mini_world_is_current`) and cached benchmark cells are keyed by it.
 
@@ -50,9 +53,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from .pretraining import render_family_scene
 from .synthetic import STUFF, STUFF_LAYER, THING_LAYER, THINGS, Scene, rasterize_layers, render_scene
 
-FORMATS = ('voc', 'ade20k', 'cityscapes', 'coco', 'coco_panoptic', 'hqseg')
+FORMATS = ('voc', 'ade20k', 'cityscapes', 'coco', 'coco_panoptic', 'hqseg', 'hqseg_natural')
 DEFAULT_SIZES = {
     'voc': (128, 160),
     'ade20k': (128, 160),
@@ -60,12 +64,14 @@ DEFAULT_SIZES = {
     'coco': (128, 160),
     'coco_panoptic': (128, 160),
     'hqseg': (160, 160),
+    'hqseg_natural': (160, 160),
 }
 # (train, val) images per format by default. The benchmark formats are large enough for training
-# to converge to a stable score; the mini HQSeg set keeps the size the bundled generator was
-# trained on.
+# to converge to a stable score; the cartoon mini HQSeg set keeps the size the bundled generator
+# was trained on; the natural one is large enough for a generator to learn from.
 DEFAULT_COUNTS = {fmt: (256, 48) for fmt in FORMATS}
 DEFAULT_COUNTS['hqseg'] = (64, 16)
+DEFAULT_COUNTS['hqseg_natural'] = (1024, 64)
 JPEG_QUALITY = 95
 
 # Real category names each synthetic category stands for, per format (THINGS order, STUFF order).
@@ -90,7 +96,7 @@ COCO_STUFF_IDS = (92, 93, 95, 100, 107, 109, 112, 118, 119, 122, 125, 128, 130, 
 
 # The world each format is painted in; WORLD_VERSION changes whenever any format's pixels change.
 WORLD_OF_FORMAT = {fmt: 'natural' for fmt in FORMATS}
-WORLD_OF_FORMAT['hqseg'] = 'cartoon'
+WORLD_OF_FORMAT['hqseg'] = 'cartoon'  # hqseg_natural: natural
 WORLD_VERSION = 'natural-6'
 WORLD_FILE = 'mini_world.json'
 
@@ -434,7 +440,9 @@ def write_coco(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[i
 
 
 # ----------------------------------------------------------------------------------------------
-# HQSeg-44K
+# HQSeg-44K (two sets in its layout: ``hqseg``, the cartoon world's 8 categories, which the
+# bundled generator was trained on; ``hqseg_natural``, the natural world's procedural outline
+# families, none of them a benchmark category)
 
 # (subset folder, image dir, mask dir) for each split; image and mask dirs may coincide.
 HQSEG_SUBSETS = {
@@ -447,14 +455,17 @@ HQSEG_SUBSETS = {
 
 
 def write_hqseg(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[int, int],
-                seed: int, progress: Callable) -> str:
-    base = osp.join(root, 'hqseg')
+                seed: int, progress: Callable, fmt: str = 'hqseg') -> str:
+    base = osp.join(root, fmt)
     for split, indices in split_indices.items():
         subsets = HQSEG_SUBSETS[split]
         for i in indices:
-            scene = render_scene(_rng(seed, 'hqseg', split, i), *size, num_things=(1, 1),
-                                 distractors=int(_rng(seed, 'hqseg', split, i).integers(0, 3)),
-                                 world=WORLD_OF_FORMAT['hqseg'])
+            if fmt == 'hqseg':
+                scene = render_scene(_rng(seed, fmt, split, i), *size, num_things=(1, 1),
+                                     distractors=int(_rng(seed, fmt, split, i).integers(0, 3)),
+                                     world=WORLD_OF_FORMAT[fmt])
+            else:
+                scene = render_family_scene(_rng(seed, fmt, split, i), *size)
             subset, im_dir, gt_dir = subsets[i % len(subsets)]
             index = scene.rasterize()
             target = [li for li, layer in enumerate(scene.layers)
@@ -475,6 +486,7 @@ WRITERS = {
     'coco': lambda *a: write_coco(*a, panoptic=False),
     'coco_panoptic': lambda *a: write_coco(*a, panoptic=True),
     'hqseg': write_hqseg,
+    'hqseg_natural': lambda *a: write_hqseg(*a, fmt='hqseg_natural'),
 }
 
 

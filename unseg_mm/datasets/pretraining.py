@@ -1,4 +1,5 @@
-"""A classification set in the natural mini world, for pretraining the mini backbones.
+"""Procedural outline families in the natural mini world: the backbones' pretraining set and
+the generator's training scenes.
 
 Real segmentation models start from an ImageNet backbone: they arrive knowing what edges,
 corners and parts look like, and fine-tune on a few thousand images. The mini benchmark's models
@@ -7,7 +8,9 @@ centred images painted by the natural world's renderer (same appearance distribu
 depth and camera), labelled by outline family. The families are procedural outlines drawn from
 their own seeds, never the benchmark's categories (``synthetic.NATURAL_SHAPES``) nor its clutter
 (``synthetic.CLUTTER_SHAPES``), so pretraining teaches how shapes look in this world, not the
-benchmark's classes.
+benchmark's classes. The generator's training scenes (the mini HQSeg set of the natural world)
+draw from another range of families, :data:`GENERATOR_FAMILIES`: the generator never sees the
+benchmark's categories, the paper's universality claim, tested rather than assumed.
 """
 import math
 from typing import Tuple
@@ -15,10 +18,13 @@ from typing import Tuple
 import numpy as np
 
 from . import synthetic
-from .synthetic import DEFORM, THING_LAYER, Layer
+from .synthetic import DEFORM, THING_LAYER, Layer, Scene
 
 # Families are seeded from this offset, far from every seed the mini datasets use.
 FAMILY_SEED = 7_000_000
+# Families of the generator's training scenes: disjoint from the backbone's pretraining families
+# (0 .. number of families pretrained - 1, 48 for the bundled backbone).
+GENERATOR_FAMILIES = range(1000, 1128)
 
 
 def family_outline(family: int, rng: np.random.Generator) -> np.ndarray:
@@ -57,6 +63,38 @@ def render_pretraining_image(rng: np.random.Generator, family: int,
     return synthetic._paint_natural(layers, rng, size, size)
 
 
+def _area(polygon) -> float:
+    """Area of a simple polygon (shoelace formula), in pixels."""
+    xy = np.asarray(polygon, np.float64)
+    return 0.5 * abs(float(np.dot(xy[:, 0], np.roll(xy[:, 1], 1)) -
+                           np.dot(xy[:, 1], np.roll(xy[:, 0], 1))))
+
+
+def render_family_scene(rng: np.random.Generator, height: int, width: int,
+                        families=GENERATOR_FAMILIES, max_distractors: int = 2,
+                        min_area: float = 0.03) -> Scene:
+    """One scene in the HQSeg style: a single labelled salient object of a family drawn from
+    ``families``, behind it up to ``max_distractors`` unlabelled objects of other families, on a
+    natural-world background with clutter. The labelled object's outline is redrawn (from the
+    same ``rng``) while it would cover less than ``min_area`` of the frame: a sliver teaches the
+    generator nothing about objects."""
+    layers = synthetic._stuff_layers(rng, height, width)
+    side = min(height, width)
+    count = int(rng.integers(0, max_distractors + 1))
+    chosen = [families[int(i)] for i in rng.choice(len(families), count + 1, replace=False)]
+    for k, family in enumerate(chosen):
+        labelled = k == count
+        for _ in range(20):
+            radius = 0.5 * side * (rng.uniform(0.4, 0.8) if labelled else rng.uniform(0.25, 0.5))
+            cx, cy = width * rng.uniform(0.2, 0.8), height * rng.uniform(0.2, 0.8)
+            polygon = synthetic._place(family_outline(family, rng), cx, cy, radius,
+                                       rng.uniform(0, 2 * math.pi), rng.uniform(0.75, 1.0))
+            if not labelled or _area(polygon) >= min_area * height * width:
+                break
+        layers.append(Layer(THING_LAYER, 0, polygon, instance=int(labelled), labelled=labelled))
+    return Scene(height, width, layers, synthetic._paint_natural(layers, rng, height, width))
+
+
 def make_pretraining_set(num_families: int, per_family: int, size: int = 64,
                          seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     """``(images, labels)``: N x size x size x 3 uint8 and N int64, families interleaved.
@@ -70,4 +108,5 @@ def make_pretraining_set(num_families: int, per_family: int, size: int = 64,
     return images, labels
 
 
-__all__ = ['FAMILY_SEED', 'family_outline', 'render_pretraining_image', 'make_pretraining_set']
+__all__ = ['FAMILY_SEED', 'GENERATOR_FAMILIES', 'family_outline', 'render_pretraining_image',
+           'render_family_scene', 'make_pretraining_set']
