@@ -6,7 +6,7 @@ import torch
 from unseg_mm.apis.checkpoint import load_generator, read_generator_file, save_generator
 from unseg_mm.apis.protect import ImagePrompts, ProtectConfig, protect
 from unseg_mm.models import SAMSurrogate, UnSegGenerator
-from unseg_mm.models.generator import is_trainable_name, sam_state_dict_from
+from unseg_mm.models.generator import highpass, is_trainable_name, sam_state_dict_from
 from unseg_mm.models.prompts import Prompts, masks_to_boxes, noisy_masks, sample_points
 from unseg_mm.models.surrogate import mae_to_sam_encoder
 
@@ -108,6 +108,38 @@ def test_generator_file_round_trip_and_sam_verification(tmp_path, tiny_sam_file)
     torch.save(sam_state_dict_from(SAMSurrogate(arch='tiny')), other)
     with pytest.raises(ValueError, match='SHA-256 differs'):
         load_generator(path, sam_checkpoint=str(other))
+
+
+def test_highpass_pattern_drops_flat_casts_and_keeps_fine_structure():
+    flat = torch.full((1, 3, 16, 16), 0.8)
+    assert highpass(flat, 5).abs().max() < 1e-6
+    checker = (torch.arange(16)[:, None] + torch.arange(16)[None]) % 2 * 2.0 - 1
+    out = highpass(checker.expand(1, 3, 16, 16), 5)
+    # interior: minus a local mean of +-1/25; the clip keeps the budget at most 1
+    assert out.abs().max() <= 1 and out[..., 2:-2, 2:-2].abs().min() > 0.9
+    assert torch.equal(out.sign(), checker.expand(1, 3, 16, 16).sign())
+
+
+def test_highpass_generator_round_trips_and_old_files_load_without_it(tmp_path, tiny_sam_file):
+    torch.manual_seed(0)
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, pattern_highpass=5)
+    path = str(tmp_path / 'gen.pth')
+    save_generator(generator, path)
+    assert read_generator_file(path)['meta']['pattern_highpass'] == 5
+    loaded = load_generator(path)
+    assert loaded.pattern_highpass == 5
+    x, prompts = torch.rand(1, 3, 256, 256), Prompts(masks=_masks(1, 256))
+    with torch.no_grad():
+        pattern = loaded(x, prompts)
+        assert torch.equal(pattern, generator.eval()(x, prompts))
+        # the same decoder without the filter is another pattern, of which this is the high-pass
+        generator.pattern_highpass = 0
+        assert torch.allclose(pattern, highpass(generator(x, prompts), 5))
+        save_generator(generator, path)
+    assert 'pattern_highpass' not in read_generator_file(path)['meta']
+    assert load_generator(path).pattern_highpass == 0
+    with pytest.raises(ValueError, match='odd window'):
+        UnSegGenerator(arch='tiny', pattern_highpass=4)
 
 
 def test_release_layout_is_read_with_its_token_indexing(tmp_path, tiny_sam_file):

@@ -4,7 +4,7 @@ File layout (``torch.save`` of plain data, read back with ``weights_only=True``)
 
     {'format': 'unseg_mm.generator/v1',
      'meta': {'arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
-              'train_eps_object', 'train_eps_background', ...},
+              'pattern_highpass', 'train_eps_object', 'train_eps_background', ...},
      'state_dict': {noise-decoder tensors (and, for self-contained files, the SAM tensors)}}
 
 Also read: the UnSeg release's ``Generator_unseg_final.pth`` (a full state dict of SAM ViT-B plus
@@ -20,7 +20,8 @@ from ..models.sam_builder import check_shapes, infer_arch, load_state_dict_file
 from .fileio import atomic_output, file_sha256
 
 FORMAT = 'unseg_mm.generator/v1'
-META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value')
+META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
+             'pattern_highpass')
 
 
 def atomic_torch_save(obj, path: str) -> None:
@@ -38,6 +39,8 @@ def generator_meta(generator: UnSegGenerator, sam_checkpoint_ref: Optional[str] 
                 sam_sha256=file_sha256(sam) if sam and osp.isfile(sam) else None,
                 legacy_token_slice=generator.mask_decoder.legacy_token_slice,
                 mask_prompt_value=float(generator.mask_prompt_value))
+    if generator.pattern_highpass:  # absent from files of generators without it (all before it)
+        meta['pattern_highpass'] = generator.pattern_highpass
     meta.update(extra)
     return meta
 
@@ -110,7 +113,8 @@ def load_generator(path: str, sam_checkpoint: Optional[str] = None,
     # Building checks the SAM file against the architecture first (the clearer message).
     generator = UnSegGenerator(arch=meta['arch'], sam_checkpoint=sam_path,
                                legacy_token_slice=bool(meta.get('legacy_token_slice', False)),
-                               mask_prompt_value=float(meta.get('mask_prompt_value', 255.0)))
+                               mask_prompt_value=float(meta.get('mask_prompt_value', 255.0)),
+                               pattern_highpass=int(meta.get('pattern_highpass', 0)))
     expected = meta.get('sam_sha256')
     if sam_path is not None and verify_sam and expected and file_sha256(sam_path) != expected:
         raise ValueError(f'SAM checkpoint {sam_path!r} is not the one generator {path!r} was '

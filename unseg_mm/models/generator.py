@@ -3,6 +3,7 @@ import os.path as osp
 from typing import Dict, Optional
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import nn
@@ -35,6 +36,9 @@ class UnSegGenerator(BaseModule):
         legacy_token_slice: see :class:`NoiseMaskDecoder`.
         mask_prompt_value: value a mask prompt's foreground is fed to SAM's prompt encoder with
             (255, UnSeg's convention).
+        pattern_highpass: 0 (UnSeg's decoder output as it is) or an odd window, in pattern
+            pixels: the pattern minus its local mean over that window, clipped to [-1, 1]. A flat
+            colour cast then carries no budget; only structure finer than the window does.
 
     Input: RGB images in [0, 1], B x 3 x S x S, S = the architecture's ``img_size``, padded at the
     bottom/right with 0 (black) when not square. Output: B x 3 x S/4 x S/4 in [-1, 1].
@@ -45,8 +49,13 @@ class UnSegGenerator(BaseModule):
                  sam_checkpoint: Optional[str] = None,
                  legacy_token_slice: bool = False,
                  mask_prompt_value: float = 255.0,
+                 pattern_highpass: int = 0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if pattern_highpass < 0 or (pattern_highpass and pattern_highpass % 2 == 0):
+            raise ValueError(f'pattern_highpass must be 0 or an odd window size, '
+                             f'got {pattern_highpass}')
+        self.pattern_highpass = int(pattern_highpass)
         self.arch = arch
         cfg = get_arch(arch)
         self.img_size = cfg['img_size']
@@ -111,8 +120,18 @@ class UnSegGenerator(BaseModule):
             raise ValueError(f'{prompts.batch_size} prompt sets for {images.shape[0]} images')
         embeddings, early = self.image_encoder.forward_with_features(self.normalize(images))
         sparse, dense = encode_prompts(self.prompt_encoder, prompts, self.mask_prompt_value)
-        return self.mask_decoder.predict_noise(embeddings, early,
-                                               self.prompt_encoder.get_dense_pe(), sparse, dense)
+        pattern = self.mask_decoder.predict_noise(embeddings, early,
+                                                  self.prompt_encoder.get_dense_pe(), sparse,
+                                                  dense)
+        return highpass(pattern, self.pattern_highpass) if self.pattern_highpass else pattern
+
+
+def highpass(pattern: torch.Tensor, window: int) -> torch.Tensor:
+    """``pattern`` (B x C x H x W in [-1, 1]) minus its mean over ``window`` x ``window``
+    neighbourhoods (reflected at the border), clipped to [-1, 1]."""
+    pad = window // 2
+    local = F.avg_pool2d(F.pad(pattern, (pad, pad, pad, pad), mode='reflect'), window, stride=1)
+    return (pattern - local).clamp(-1, 1)
 
 
 def _drop_frozen_weights(module: UnSegGenerator, state_dict: dict, prefix: str,
