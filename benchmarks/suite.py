@@ -118,13 +118,20 @@ def protection_settings(suite: Config, cell: Cell) -> Optional[dict]:
     task = suite.tasks[cell.task]
     eps = cell.setting.get('eps_object', method.get('eps_object', suite.eps_object))
     eps_bg = suite.eps_background * eps / suite.eps_object
-    return dict(method=method['method'], options=dict(method.get('options', {})),
-                checkpoint=method.get('checkpoint'), format=task.format, root=task.root,
-                eps_object=eps, eps_background=eps_bg,
-                prompt_type=cell.setting.get('prompt_type', 'mask'),
-                classes=cell.setting.get('classes'),
-                mix_clean_ratio=cell.setting.get('mix_clean_ratio', 0.0), seed=suite.seed,
-                extraction=dict(task.get('protect', {})), data=data_version(suite))
+    checkpoint = method.get('checkpoint')
+    settings = dict(method=method['method'], options=dict(method.get('options', {})),
+                    checkpoint=checkpoint, format=task.format, root=task.root,
+                    eps_object=eps, eps_background=eps_bg,
+                    prompt_type=cell.setting.get('prompt_type', 'mask'),
+                    classes=cell.setting.get('classes'),
+                    mix_clean_ratio=cell.setting.get('mix_clean_ratio', 0.0), seed=suite.seed,
+                    extraction=dict(task.get('protect', {})), data=data_version(suite))
+    if checkpoint:
+        # The weights' digest, not only their path: a retrained generator at the same path makes
+        # its cells and its protected copies stale. (Only where there are weights, so the other
+        # methods' cells keep their keys.)
+        settings['checkpoint_sha'] = file_sha256(checkpoint)
+    return settings
 
 
 def _digest(obj) -> str:
@@ -218,6 +225,16 @@ def data_version(suite: Config) -> Optional[str]:
 
 
 @functools.lru_cache(maxsize=None)
+def file_sha256(path: str) -> Optional[str]:
+    """SHA-256 of a file (relative paths from the repository root); None if it is missing."""
+    path = path if osp.isabs(path) else osp.join(ROOT, path)
+    if not osp.isfile(path):
+        return None
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
 def _init_checkpoints(config: str) -> Dict[str, str]:
     """``{path: sha256}`` of the weights a config's ``init_cfg`` entries load (e.g. the mini
     backbone's pretraining): retraining them makes the cells that used them stale."""
@@ -227,10 +244,9 @@ def _init_checkpoints(config: str) -> Dict[str, str]:
         if isinstance(node, dict):
             checkpoint = node.get('checkpoint')
             if node.get('type') == 'Pretrained' and isinstance(checkpoint, str):
-                path = checkpoint if osp.isabs(checkpoint) else osp.join(ROOT, checkpoint)
-                if osp.isfile(path):
-                    with open(path, 'rb') as f:
-                        found[checkpoint] = hashlib.sha256(f.read()).hexdigest()
+                digest = file_sha256(checkpoint)
+                if digest:
+                    found[checkpoint] = digest
             for value in node.values():
                 walk(value)
         elif isinstance(node, (list, tuple)):

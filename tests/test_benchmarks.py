@@ -232,10 +232,31 @@ def test_the_weights_a_config_starts_from_key_its_cells(tmp_path, monkeypatch):
     first = cell_key(suite, cell)
     weights.write_bytes(b'second')
     suite_module._init_checkpoints.cache_clear()
+    suite_module.file_sha256.cache_clear()
     assert cell_key(suite, cell) != first
     # The committed VOC config starts from the bundled mini backbone, which exists.
     assert list(suite_module._init_checkpoints('configs/mini/deeplabv3_r18_mini-voc.py')) == [
         'checkpoints/r18v1c-half_mini-natural-pretrain.pth']
+
+
+def test_a_retrained_generator_at_the_same_path_makes_its_cells_and_copies_stale(tmp_path):
+    import suite as suite_module
+    generator = tmp_path / 'generator.pth'
+    generator.write_bytes(b'first')
+    suite = load_suite('mini')
+    suite.methods.unseg.checkpoint = str(generator)
+    cell = Cell('main', 'voc_deeplabv3', 'unseg', 'none', seed=0)
+    key, settings = cell_key(suite, cell), protection_settings(suite, cell)
+    generator.write_bytes(b'second')
+    suite_module.file_sha256.cache_clear()
+    assert cell_key(suite, cell) != key
+    # the protected copy's folder is named by the digest of these settings
+    assert protection_settings(suite, cell) != settings
+    clean = Cell('main', 'voc_deeplabv3', 'clean', 'none', seed=0)
+    assert protection_settings(suite, clean) is None
+    # methods without weights keep the settings (and so the cell keys) they always had
+    synper = protection_settings(suite, Cell('main', 'voc_deeplabv3', 'synper', 'none', seed=0))
+    assert 'checkpoint_sha' not in synper and synper['checkpoint'] is None
 
 
 def _record_many(path, prefix, count):
