@@ -1,7 +1,7 @@
 # The mini suite: every architecture on the synthetic mini datasets in the natural world
 # (tools/make_mini_datasets.py: 256 train / 48 val images of 128-256 px per format), tiny models
 # from configs/mini, the bundled tiny generator; CPU-sized schedules; training seeds below.
-# `python benchmarks/run.py --suite mini` runs all studies (164 distinct runs; with VOC at 1200
+# `python benchmarks/run.py --suite mini` runs all studies (190 distinct runs; with VOC at 1200
 # iterations, ~7 min per VOC run on 2 cores, far more than a night: see the README);
 # `--study calibration` first; `--study ci` is the slice .ci/run runs after the tests.
 scale = ('mini: synthetic natural-world datasets of 256 train / 48 val images (128-256 px), '
@@ -49,6 +49,14 @@ tasks = dict(
 methods = dict(
     clean=None,
     unseg=dict(method='unseg', checkpoint=generator),
+    # the candidate generator trained in the natural world (configs/unseg/
+    # unseg_generator_tiny_mini-hqseg-natural.py), benchmarked beside the bundled one
+    unseg_natural=dict(method='unseg',
+                       checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg-natural.pth'),
+    # the same with a high-passed pattern (configs/unseg/unseg_generator_tiny_mini-hqseg-natural-
+    # hp5.py): no flat casts
+    unseg_natural_hp5=dict(
+        method='unseg', checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5.pth'),
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
@@ -83,7 +91,7 @@ studies = dict(
     calibration=dict(title='Calibration: controls and methods at 8/255 (2/255 background), clean '
                      'val metric', tasks=list(tasks),
                      methods=['clean', 'uniform', 'grating', 'grating_16', 'synper', 'ar', 'cuda',
-                              'unseg'],
+                              'unseg', 'unseg_natural', 'unseg_natural_hp5'],
                      defences=['none'], layout='rows'),
     main=dict(title='Clean vs protected training data (clean val metric)',
               tasks=list(tasks), methods=all_methods, defences=['none']),
