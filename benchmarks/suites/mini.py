@@ -57,6 +57,11 @@ methods = dict(
     # hp5.py): no flat casts
     unseg_natural_hp5=dict(
         method='unseg', checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5.pth'),
+    # ... trained at the publishing budget (8/255, 2/255) instead of 1/255 (epsilon
+    # generalisation's ablation)
+    unseg_natural_hp5_train8=dict(
+        method='unseg',
+        checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8.pth'),
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
@@ -91,7 +96,7 @@ studies = dict(
     calibration=dict(title='Calibration: controls and methods at 8/255 (2/255 background), clean '
                      'val metric', tasks=list(tasks),
                      methods=['clean', 'uniform', 'grating', 'grating_16', 'synper', 'ar', 'cuda',
-                              'unseg', 'unseg_natural', 'unseg_natural_hp5'],
+                              'unseg'],
                      defences=['none'], layout='rows'),
     main=dict(title='Clean vs protected training data (clean val metric)',
               tasks=list(tasks), methods=all_methods, defences=['none']),
@@ -113,6 +118,13 @@ studies = dict(
              methods=['clean', 'unseg', 'synper', 'grating', 'grating_objects'],
              defences=['none'], seeds=[0, 1],
              vary=dict(eps_object=[8 / 255, 16 / 255, 32 / 255])),
+    # Generator candidates beside the bundled one, and what marking the objects alone does at
+    # this budget (one grating for every object: the information UnSeg's union prompts carry).
+    generators=dict(title='Generator candidates at 8/255 (2/255 background) (VOC, DeepLabV3)',
+                    tasks=['voc_deeplabv3'],
+                    methods=['clean', 'unseg', 'unseg_natural', 'unseg_natural_hp5',
+                             'unseg_natural_hp5_train8', 'grating_objects'],
+                    defences=['none'], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
     ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],
             tasks=['voc_deeplabv3', 'ade20k_mask2former', 'coco_dino'],
