@@ -113,3 +113,21 @@ def test_vitb_config_is_consistent():
     assert cfg.model.data_preprocessor.size == 1024
     assert cfg.model.alternation == dict(by='epoch', surrogate=1, generator=3)
     assert cfg.train_cfg.max_epochs == 27
+
+
+@pytest.mark.parametrize('name', ['unseg_generator_tiny_mini-hqseg-natural.py',
+                                  'unseg_generator_tiny_mini-hqseg-natural-hp5.py',
+                                  'unseg_generator_tiny_mini-hqseg-natural-hp5-train8.py',
+                                  'unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96.py'])
+def test_natural_world_generator_configs_build_what_they_say(name, mini_root):
+    """Each candidate config reads the natural HQSeg set and changes only what its name says."""
+    cfg = Config.fromfile(config_path('unseg', name))
+    assert cfg.train_dataloader.dataset.data_root == 'data/mini/hqseg_natural'
+    model = cfg.model
+    assert model.generator.get('pattern_highpass', 0) == (5 if '-hp5' in name else 0)
+    assert model.eps_object == pytest.approx((8 if '-train8' in name else 1) / 255)
+    assert model.eps_background == pytest.approx(model.eps_object / 4)
+    sur, gen = (96, 32) if '-sur96' in name else (32, 96)
+    assert (model.alternation.surrogate, model.alternation.generator) == (sur, gen)
+    # the mini root holds the same layout the config points at
+    assert osp.isdir(osp.join(mini_root, 'hqseg_natural', 'DIS5K', 'DIS-TR', 'im'))

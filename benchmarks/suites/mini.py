@@ -62,6 +62,10 @@ methods = dict(
     unseg_natural_hp5_train8=dict(
         method='unseg',
         checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8.pth'),
+    # ... with 96 surrogate iterations per 32 generator iterations (instead of 32 : 96)
+    unseg_natural_hp5_train8_sur96=dict(
+        method='unseg',
+        checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96.pth'),
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
@@ -123,7 +127,8 @@ studies = dict(
     generators=dict(title='Generator candidates at 8/255 (2/255 background) (VOC, DeepLabV3)',
                     tasks=['voc_deeplabv3'],
                     methods=['clean', 'unseg', 'unseg_natural', 'unseg_natural_hp5',
-                             'unseg_natural_hp5_train8', 'grating_objects'],
+                             'unseg_natural_hp5_train8', 'unseg_natural_hp5_train8_sur96',
+                             'grating_objects'],
                     defences=['none'], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
     ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],
