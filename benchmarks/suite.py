@@ -227,11 +227,9 @@ def data_version(suite: Config) -> Optional[str]:
 @functools.lru_cache(maxsize=None)
 def file_sha256(path: str) -> Optional[str]:
     """SHA-256 of a file (relative paths from the repository root); None if it is missing."""
+    from unseg_mm.apis.fileio import file_sha256 as sha256_of
     path = path if osp.isabs(path) else osp.join(ROOT, path)
-    if not osp.isfile(path):
-        return None
-    with open(path, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    return sha256_of(path) if osp.isfile(path) else None
 
 
 @functools.lru_cache(maxsize=None)
