@@ -131,3 +131,21 @@ def test_natural_world_generator_configs_build_what_they_say(name, mini_root):
     assert (model.alternation.surrogate, model.alternation.generator) == (sur, gen)
     # the mini root holds the same layout the config points at
     assert osp.isdir(osp.join(mini_root, 'hqseg_natural', 'DIS5K', 'DIS-TR', 'im'))
+
+
+def test_surrogate_rescale_erases_fine_patterns_but_keeps_coarse_ones(tiny_sam_file):
+    with pytest.raises(ValueError, match='surrogate_rescale'):
+        _model(tiny_sam_file, surrogate_rescale=(0.5, 1.5))
+    off = _model(tiny_sam_file)
+    on = _model(tiny_sam_file, surrogate_rescale=(0.5, 0.5))
+    yy, xx = torch.meshgrid(torch.arange(128), torch.arange(128), indexing='ij')
+    checker = ((yy + xx) % 2).float().expand(1, 3, 128, 128)  # period 2: gone at half size
+    coarse = ((yy // 8 + xx // 8) % 2).float().expand(1, 3, 128, 128)  # period 16: survives
+    assert torch.equal(off.rescale(checker), checker)
+    assert on.rescale(checker).std() < 0.1 * checker.std()
+    assert on.rescale(coarse).std() > 0.6 * coarse.std()
+    torch.manual_seed(0)
+    a = _model(tiny_sam_file, surrogate_rescale=(0.5, 1.0)).rescale(coarse)
+    torch.manual_seed(0)
+    b = _model(tiny_sam_file, surrogate_rescale=(0.5, 1.0)).rescale(coarse)
+    assert torch.equal(a, b)

@@ -66,6 +66,11 @@ methods = dict(
     unseg_natural_hp5_train8_sur96=dict(
         method='unseg',
         checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96.pth'),
+    # ... with the surrogate seeing randomly down-scaled perturbed images (surrogate_rescale)
+    unseg_natural_hp5_train8_sur96_rescale=dict(
+        method='unseg',
+        checkpoint='checkpoints/'
+                   'unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-rescale.pth'),
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
@@ -128,6 +133,7 @@ studies = dict(
                     tasks=['voc_deeplabv3'],
                     methods=['clean', 'unseg', 'unseg_natural', 'unseg_natural_hp5',
                              'unseg_natural_hp5_train8', 'unseg_natural_hp5_train8_sur96',
+                             'unseg_natural_hp5_train8_sur96_rescale',
                              'grating_objects'],
                     defences=['none'], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.

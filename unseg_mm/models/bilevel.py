@@ -55,6 +55,13 @@ class UnSegBilevel(BaseModel):
             (112 x 112 points for ViT-B as SAM-HQ).
         val_prompt: prompt type the surrogate gets at validation (the reference validates with
             boxes on perturbed images).
+        surrogate_rescale: ``None`` (off) or ``(low, high)`` with ``0 < low <= high <= 1``: in
+            training, every batch of perturbed images is resampled (bilinear, antialiased) to a
+            random fraction in ``[low, high]`` of the surrogate's frame and back before the
+            surrogate sees it (both levels). Target models train with random down-scaling
+            (mmseg's ``RandomResize``, ratios 0.5-2.0), which erases patterns finer than a few
+            pixels; this makes the min-min prefer patterns that survive it. Validation is not
+            rescaled.
     """
 
     def __init__(self,
@@ -70,6 +77,7 @@ class UnSegBilevel(BaseModel):
                  oversample_ratio: float = 3.0,
                  importance_sample_ratio: float = 0.75,
                  val_prompt: str = 'box',
+                 surrogate_rescale: Optional[tuple] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = MODELS.build(generator)
@@ -92,6 +100,13 @@ class UnSegBilevel(BaseModel):
         self.loss_cfg = dict(num_points=loss_points, oversample_ratio=oversample_ratio,
                              importance_sample_ratio=importance_sample_ratio)
         self.val_prompt = val_prompt
+        if surrogate_rescale is not None:
+            low, high = (float(v) for v in surrogate_rescale)
+            if not 0 < low <= high <= 1:
+                raise ValueError(f'surrogate_rescale must be (low, high) with 0 < low <= high <= 1, '
+                                 f'got {surrogate_rescale!r}')
+            surrogate_rescale = (low, high)
+        self.surrogate_rescale = surrogate_rescale
 
     # ------------------------------------------------------------------------------------------
     def phase(self, counter: Optional[int] = None) -> str:
@@ -116,6 +131,24 @@ class UnSegBilevel(BaseModel):
                             self.eps_background)
         return (small + delta).clamp(0, 1)
 
+    def rescale(self, images: torch.Tensor) -> torch.Tensor:
+        """``images`` resampled through a random smaller size and back (``surrogate_rescale``).
+
+        The fraction is drawn once per batch from torch's global generator (seeded by the
+        runner), so runs stay reproducible.
+        """
+        if self.surrogate_rescale is None:
+            return images
+        low, high = self.surrogate_rescale
+        size = images.shape[-1]
+        fraction = low + (high - low) * float(torch.rand(()))
+        small = max(1, round(size * fraction))
+        if small >= size:
+            return images
+        down = F.interpolate(images, size=(small, small), mode='bilinear', align_corners=False,
+                             antialias=True)
+        return F.interpolate(down, size=images.shape[-2:], mode='bilinear', align_corners=False)
+
     def _generator_prompts(self, masks: torch.Tensor) -> Prompts:
         types = random_prompt_types(None, subset=True)
         return sample_prompts(masks, types, self.num_prompt_points)
@@ -137,14 +170,16 @@ class UnSegBilevel(BaseModel):
             wrapper = optim_wrapper[SURROGATE]
             with wrapper.optim_context(self.surrogate):
                 with torch.no_grad():
-                    perturbed = self.perturb(images, masks, gen_prompts, self.surrogate_size)
+                    perturbed = self.rescale(
+                        self.perturb(images, masks, gen_prompts, self.surrogate_size))
                 logits = self.surrogate(perturbed, sur_prompts)
                 loss = point_sampled_mask_loss(logits, soft_target, **self.loss_cfg)
             wrapper.update_params(loss)
             return dict(loss_surrogate=loss.detach())
         wrapper = optim_wrapper[GENERATOR]
         with wrapper.optim_context(self.generator), frozen(self.surrogate):
-            perturbed = self.perturb(images, masks, gen_prompts, self.surrogate_size)
+            perturbed = self.rescale(
+                self.perturb(images, masks, gen_prompts, self.surrogate_size))
             logits = self.surrogate(perturbed, sur_prompts)
             target = torch.ones_like(soft_target) if self.generator_target == 'ones' \
                 else soft_target
