@@ -244,5 +244,9 @@ def test_offline_tool_writes_the_defended_copy(mini_root, tmp_path, capsys):
         rel = osp.relpath(info['img_path'], src)
         expected = jpeg(dict(img=mmcv.imread(osp.join(plain, rel)), img_path=rel))['img']
         assert np.array_equal(mmcv.imread(osp.join(defended, rel)), expected)
+    import json
+    counts = [json.load(open(osp.join(root, 'unseg_manifest.json')))['counts']
+              for root in (plain, defended)]
+    assert counts[0]['protected'] > 0 and counts[1] == counts[0]  # 'protected + JPEG...' counted
     assert protect_main(common + ['--dst', str(tmp_path / 'x'), '--defence', 'LoadImageFromFile']) == 2
     assert 'not an image defence' in capsys.readouterr().err

@@ -210,3 +210,66 @@ def test_surrogate_forward_and_mae_init(tmp_path):
     assert own['image_encoder.pos_embed'].shape == (1, 16, 16, dim)
     converted = mae_to_sam_encoder(mae, 16)
     assert not any('cls_token' in k or k.endswith('norm.weight') for k in converted)
+
+
+def test_checkpoint_conversions(tmp_path, tiny_sam_file, tiny_generator_file):
+    """unseg_mm.apis.checkpoint's conversions (behind tools/convert_checkpoint.py)."""
+    import os.path as osp
+    import shutil
+
+    from unseg_mm.apis.checkpoint import convert_release, rewrite_generator, sam_from_model
+    x, prompts = torch.rand(1, 3, 256, 256), Prompts(masks=_masks(1, 256))
+    # sam-from-model: the surrogate of a runner checkpoint -> the SAM file a generator freezes
+    torch.manual_seed(3)
+    surrogate = SAMSurrogate(arch='tiny')
+    runner = str(tmp_path / 'epoch_1.pth')
+    torch.save(dict(state_dict={'surrogate.' + k: v for k, v in surrogate.state_dict().items()},
+                    meta=dict(epoch=1)), runner)
+    sam = str(tmp_path / 'sam.pth')
+    assert sam_from_model(runner, sam) == len(sam_state_dict_from(surrogate))
+    assert UnSegGenerator(arch='tiny', sam_checkpoint=sam)  # loads strictly
+    with pytest.raises(ValueError, match='no keys under'):
+        sam_from_model(runner, str(tmp_path / 'x.pth'), prefix='segmentor.')
+    # release layout -> self-contained file with the legacy token slice, same noise
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, legacy_token_slice=True)
+    release = str(tmp_path / 'Generator_unseg_final.pth')
+    torch.save(generator.state_dict(), release)
+    mine = str(tmp_path / 'converted.pth')
+    convert_release(release, mine)
+    meta = read_generator_file(mine)['meta']
+    assert meta['sam_checkpoint'] is None and meta['legacy_token_slice']
+    with torch.no_grad():
+        assert torch.equal(load_generator(mine)(x, prompts), generator.eval()(x, prompts))
+    # generator: re-written next to a moved SAM file, referring to it relatively
+    moved = tmp_path / 'moved'
+    moved.mkdir()
+    shutil.copy(tiny_sam_file, moved / 'sam_tiny.pth')
+    out = str(moved / 'gen.pth')
+    assert rewrite_generator(tiny_generator_file, out,
+                             sam_checkpoint=str(moved / 'sam_tiny.pth')) == 'sam_tiny.pth'
+    assert read_generator_file(out)['meta']['sam_checkpoint'] == 'sam_tiny.pth'
+    with torch.no_grad():
+        assert torch.equal(load_generator(out)(x, prompts),
+                           load_generator(tiny_generator_file)(x, prompts))
+    assert osp.isfile(out)
+
+
+def test_pattern_gain_saturates_towards_a_square_wave_and_round_trips(tmp_path, tiny_sam_file):
+    torch.manual_seed(0)
+    plain = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, pattern_highpass=5)
+    gained = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, pattern_highpass=5,
+                            pattern_gain=4)
+    gained.load_state_dict(plain.state_dict())
+    x, prompts = torch.rand(1, 3, 256, 256), Prompts(masks=_masks(1, 256))
+    with torch.no_grad():
+        a, b = plain.eval()(x, prompts), gained.eval()(x, prompts)
+    assert torch.equal(b, (a * 4).clamp(-1, 1))
+    assert b.abs().mean() > a.abs().mean()
+    path = str(tmp_path / 'gain.pth')
+    save_generator(gained, path)
+    assert read_generator_file(path)['meta']['pattern_gain'] == 4
+    assert load_generator(path).pattern_gain == 4
+    save_generator(plain, path)
+    assert 'pattern_gain' not in read_generator_file(path)['meta']
+    with pytest.raises(ValueError, match='pattern_gain'):
+        UnSegGenerator(arch='tiny', pattern_gain=0.5)

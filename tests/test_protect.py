@@ -412,9 +412,9 @@ def test_sigkill_then_resume_is_byte_identical(mini_root, tiny_generator_file, t
     assert 'already done' in out and ' 0 already done' not in out
     ref, res = _digest(reference), _digest(resumed)
     for rel, digest in ref.items():
-        if rel.startswith('.unseg_progress') or rel in (MANIFEST, PREVIEW):
+        if rel.startswith('.unseg_progress'):
             continue
-        assert res.get(rel) == digest, rel
+        assert res.get(rel) == digest, rel  # images, manifest and preview
 
 
 def _voc_copy(mini_root, tmp_path):
@@ -426,9 +426,15 @@ def _voc_copy(mini_root, tmp_path):
 
 def test_bad_items_are_reported_and_skipped(mini_root, tiny_generator_file, tmp_path, capsys):
     src, names = _voc_copy(mini_root, tmp_path)
-    corrupt, missing, mismatched = names[0], names[1], names[2]
+    corrupt, missing, mismatched, truncated = names[0], names[1], names[2], names[3]
     with open(osp.join(src, 'JPEGImages', corrupt + '.jpg'), 'wb') as f:
         f.write(b'not an image at all')
+    # a cut JPEG still decodes (OpenCV fills the rest with grey and only warns)
+    path = osp.join(src, 'JPEGImages', truncated + '.jpg')
+    data = open(path, 'rb').read()
+    with open(path, 'wb') as f:
+        f.write(data[:len(data) * 2 // 3])
+    assert mmcv.imread(path) is not None
     os.remove(osp.join(src, 'SegmentationClass', missing + '.png'))
     label = Image.open(osp.join(src, 'SegmentationClass', mismatched + '.png'))
     label.resize((label.width // 2, label.height // 2)).save(
@@ -440,13 +446,14 @@ def test_bad_items_are_reported_and_skipped(mini_root, tiny_generator_file, tmp_
     assert code == 1
     manifest = json.load(open(osp.join(dst, MANIFEST)))
     failed = {osp.basename(f['path'])[:-4]: f['error'] for f in manifest['failures']}
-    assert set(failed) == {corrupt, missing, mismatched}
+    assert set(failed) == {corrupt, missing, mismatched, truncated}
+    assert 'truncated' in failed[truncated]
     assert 'SegmentationClass' in failed[missing] and missing in failed[missing]
     assert 'is ' in failed[mismatched] and 'but the image' in failed[mismatched]
     for name in failed:
         assert f'FAILED JPEGImages/{name}.jpg' in out
         assert not osp.exists(osp.join(dst, 'JPEGImages', name + '.jpg'))
-    assert manifest['counts']['protected'] + manifest['counts']['unchanged'] == len(names) - 3
+    assert manifest['counts']['protected'] + manifest['counts']['unchanged'] == len(names) - 4
 
 
 def test_empty_hqseg_mask_is_a_failure(mini_root, tiny_generator_file, tmp_path):
@@ -490,3 +497,83 @@ def test_setup_errors_exit_2_with_the_reason(mini_root, tiny_generator_file, tin
         _tool('--format', 'kitti', '--src', voc, '--dst', str(tmp_path / 'c'), '--checkpoint',
               tiny_generator_file)
     assert exc.value.code == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# reproducibility contract: one numerical path -> byte-identical output; other paths are pinned,
+# refused or recorded
+
+
+@pytest.fixture
+def _restore_threads():
+    import torch
+    before = torch.get_num_threads()
+    yield torch
+    torch.set_num_threads(before)
+
+
+def _images_digest(root):
+    return {k: v for k, v in _digest(root).items() if k.startswith('JPEGImages')}
+
+
+def test_shards_on_other_thread_counts_match_one_process(mini_root, tiny_generator_file,
+                                                         tmp_path, _restore_threads, capsys):
+    torch = _restore_threads
+    src = osp.join(mini_root, 'VOCdevkit/VOC2012')
+    common = ['--format', 'voc', '--src', src, '--checkpoint', tiny_generator_file,
+              '--batch-size', '2', '--no-progress']
+    single, sharded = str(tmp_path / 'single'), str(tmp_path / 'sharded')
+    torch.set_num_threads(2)
+    assert _tool(*common, '--dst', single) == 0
+    # shards in other processes: torchrun gives each one thread; the destination's pinned path
+    # (2 threads, fixed by the first shard) is adopted by the later ones
+    assert _tool(*common, '--dst', sharded, '--num-shards', '2', '--shard-id', '1',
+                 '--num-threads', '2') == 0
+    torch.set_num_threads(1)
+    assert _tool(*common, '--dst', sharded, '--num-shards', '2', '--shard-id', '0') == 0
+    assert torch.get_num_threads() == 1  # restored after the run
+    assert _images_digest(single) == _images_digest(sharded)
+    one = json.load(open(osp.join(single, MANIFEST)))
+    two = json.load(open(osp.join(sharded, MANIFEST)))
+    assert one['images'] == two['images']
+    assert one['numerics'] == two['numerics'] and not two['numerics']['mixed']
+    (path, ) = two['numerics']['paths'].values()
+    assert path['num_threads'] == 2 and path['batch_size'] == 2
+    assert all(e['numerics'] in two['numerics']['paths'] for e in two['images']
+               if e['status'] == 'protected')
+
+    # another path on the same destination is refused, naming the difference and the fix...
+    mixed = str(tmp_path / 'mixed')
+    assert _tool(*common, '--dst', mixed, '--num-shards', '2', '--shard-id', '0') == 0
+    assert _tool(*common, '--dst', mixed, '--num-shards', '2', '--shard-id', '1',
+                 '--num-threads', '2') == 2
+    err = capsys.readouterr().err
+    assert 'num_threads: 1 -> 2' in err and '--allow-mixed-numerics' in err
+    assert not osp.isfile(osp.join(mixed, MANIFEST))
+    # ... or, when allowed, recorded image by image
+    assert _tool(*common, '--dst', mixed, '--num-shards', '2', '--shard-id', '1',
+                 '--num-threads', '2', '--allow-mixed-numerics') == 0
+    manifest = json.load(open(osp.join(mixed, MANIFEST)))
+    assert manifest['numerics']['mixed']
+    assert sorted(p['num_threads'] for p in manifest['numerics']['paths'].values()) == [1, 2]
+
+
+def test_batch_sizes_are_paths_within_one_grey_level(mini_root, tiny_generator_file, tmp_path,
+                                                      capsys):
+    src = osp.join(mini_root, 'VOCdevkit/VOC2012')
+    common = ['--format', 'voc', '--src', src, '--checkpoint', tiny_generator_file,
+              '--num-threads', '2', '--no-progress']
+    roots = {}
+    for batch in (1, 4):
+        roots[batch] = str(tmp_path / f'b{batch}')
+        assert _tool(*common, '--batch-size', str(batch), '--dst', roots[batch]) == 0
+    manifests = {b: json.load(open(osp.join(r, MANIFEST))) for b, r in roots.items()}
+    assert [p['batch_size'] for p in manifests[1]['numerics']['paths'].values()] == [1]
+    assert [p['batch_size'] for p in manifests[4]['numerics']['paths'].values()] == [4]
+    for entry in manifests[1]['images']:
+        a = mmcv.imread(osp.join(roots[1], entry['path'])).astype(int)
+        b = mmcv.imread(osp.join(roots[4], entry['path'])).astype(int)
+        assert np.abs(a - b).max() <= 1, entry['path']
+    # resuming with another batch size is another path
+    assert _tool(*common, '--batch-size', '4', '--dst', roots[1]) == 2
+    assert 'batch_size: 1 -> 4' in capsys.readouterr().err

@@ -13,29 +13,8 @@ Sub-commands:
 All inputs are read with torch.load(weights_only=True) or safetensors.
 """
 import argparse
-import os.path as osp
 
-from unseg_mm.apis.checkpoint import META_KEYS, atomic_torch_save, load_generator, save_generator
-from unseg_mm.models.generator import SAM_PREFIXES
-from unseg_mm.models.sam_builder import load_state_dict_file
-
-MODEL_PREFIXES = ('segmentor.', 'surrogate.')
-
-
-def sam_from_model(src: str, dst: str, prefix: str = None) -> None:
-    state = load_state_dict_file(src)
-    prefixes = (prefix, ) if prefix else MODEL_PREFIXES
-    for p in prefixes:
-        sub = {k[len(p):]: v for k, v in state.items() if k.startswith(p)}
-        if sub:
-            break
-    else:
-        raise ValueError(f'{src!r} has no keys under {prefixes}; pass --prefix')
-    sam = {k: v for k, v in sub.items() if k.startswith(SAM_PREFIXES)}
-    if not sam:
-        raise ValueError(f'{src!r} holds no SAM-architecture weights under {p!r}')
-    atomic_torch_save({k: v.contiguous() for k, v in sam.items()}, dst)
-    print(f'{len(sam)} SAM tensors from {src} -> {dst}')
+from unseg_mm.apis.checkpoint import convert_release, rewrite_generator, sam_from_model
 
 
 def main(argv=None):
@@ -57,22 +36,21 @@ def main(argv=None):
     p.add_argument('--sam-ref', help='how the new file refers to its SAM file (default: the '
                    'SAM path relative to the new file)')
     args = parser.parse_args(argv)
+    try:
+        run(args)
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        parser.exit(2, f'error: {exc}\n')
 
+
+def run(args) -> None:
     if args.command == 'sam-from-model':
-        sam_from_model(args.src, args.dst, args.prefix)
+        count = sam_from_model(args.src, args.dst, args.prefix)
+        print(f'{count} SAM tensors from {args.src} -> {args.dst}')
     elif args.command == 'release':
-        generator = load_generator(args.src)
-        save_generator(generator, args.dst, self_contained=True, source=osp.basename(args.src))
+        convert_release(args.src, args.dst)
         print(f'release generator {args.src} -> {args.dst} (self-contained, legacy token slice)')
     else:
-        generator = load_generator(args.src, sam_checkpoint=args.sam_checkpoint)
-        meta = dict(generator.checkpoint_meta)
-        sam_ref = args.sam_ref
-        if sam_ref is None and generator.sam_checkpoint:
-            sam_ref = osp.relpath(osp.abspath(generator.sam_checkpoint),
-                                  osp.dirname(osp.abspath(args.dst)))
-        extra = {k: v for k, v in meta.items() if k not in META_KEYS}
-        save_generator(generator, args.dst, sam_checkpoint_ref=sam_ref, **extra)
+        sam_ref = rewrite_generator(args.src, args.dst, args.sam_checkpoint, args.sam_ref)
         print(f'generator {args.src} -> {args.dst} (SAM: {sam_ref})')
 
 

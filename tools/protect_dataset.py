@@ -24,7 +24,7 @@ from mmengine.config import DictAction
 
 from unseg_mm.apis.dataset_formats import FORMATS
 from unseg_mm.apis.methods import build_method, method_names
-from unseg_mm.apis.protect import MULTI_OBJECT_RULES, PROMPT_TYPES, ProtectConfig
+from unseg_mm.apis.protect import MULTI_OBJECT_RULES, PARITY_MODES, PROMPT_TYPES, ProtectConfig
 from unseg_mm.apis.protect_dataset import MANIFEST, PREVIEW, Options, protect_dataset
 
 
@@ -87,6 +87,18 @@ def parse_args(argv=None):
                         help='split the work into this many shards (default: WORLD_SIZE or 1)')
     parser.add_argument('--shard-id', type=int, default=None,
                         help='which shard this process runs (default: RANK or 0)')
+    parser.add_argument('--parity', choices=PARITY_MODES, default='default',
+                        help='reference: reproduce the official UnSeg generation script step by '
+                             'step (byte-identical output with --batch-size 1; with '
+                             '--jpeg-quality 95 also its JPEG files); default: our pipeline '
+                             '(budget region = full-resolution object masks)')
+    parser.add_argument('--num-threads', type=int, default=None,
+                        help='CPU threads of the generator (default: those the destination was '
+                             'started with, else torch\'s default); part of the numerical path')
+    parser.add_argument('--allow-mixed-numerics', action='store_true',
+                        help='go on although this run\'s numerical path (torch, device, dtype, '
+                             'batch size, threads) differs from the one the destination was '
+                             'started with; the manifest records each image\'s path')
     parser.add_argument('--preview', type=int, default=4,
                         help=f'images in <dst>/{PREVIEW} (0: none)')
     parser.add_argument('--no-progress', action='store_true')
@@ -112,7 +124,7 @@ def main(argv=None) -> int:
                             prompt_type=args.prompt, multi_object=args.multi_object,
                             seed=args.seed, device=device,
                             dtype='bfloat16' if args.bf16 else 'float32',
-                            batch_size=args.batch_size)
+                            batch_size=args.batch_size, parity=args.parity)
         opts = Options(fmt=args.fmt, src=args.src, dst=args.dst,
                        classes=[c.strip() for c in args.classes.split(',')]
                        if args.classes else None,
@@ -120,7 +132,8 @@ def main(argv=None) -> int:
                        defence=dict(type=args.defence, **args.defence_options)
                        if args.defence else None,
                        num_shards=num_shards, shard_id=shard_id, preview=args.preview,
-                       show_progress=not args.no_progress)
+                       show_progress=not args.no_progress, num_threads=args.num_threads,
+                       allow_mixed_numerics=args.allow_mixed_numerics)
         if args.method != 'unseg' and (args.checkpoint or args.sam_checkpoint):
             raise ValueError(f'--checkpoint/--sam-checkpoint are for --method unseg; '
                              f'{args.method!r} uses no generator')
@@ -142,6 +155,9 @@ def main(argv=None) -> int:
     if manifest is not None:
         print(f'manifest: {os.path.join(args.dst, MANIFEST)} ('
               f'{"complete" if manifest["complete"] else "INCOMPLETE"})')
+        if manifest['numerics']['mixed']:
+            print(f'note: images were computed on {len(manifest["numerics"]["paths"])} numerical '
+                  f'paths (see "numerics" in the manifest)')
     return 1 if summary.failed else 0
 
 

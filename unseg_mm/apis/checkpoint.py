@@ -4,7 +4,7 @@ File layout (``torch.save`` of plain data, read back with ``weights_only=True``)
 
     {'format': 'unseg_mm.generator/v1',
      'meta': {'arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
-              'pattern_highpass', 'train_eps_object', 'train_eps_background', ...},
+              'pattern_highpass', 'pattern_gain', 'train_eps_object', 'train_eps_background', ...},
      'state_dict': {noise-decoder tensors (and, for self-contained files, the SAM tensors)}}
 
 Also read: the UnSeg release's ``Generator_unseg_final.pth`` (a full state dict of SAM ViT-B plus
@@ -21,7 +21,7 @@ from .fileio import atomic_output, file_sha256
 
 FORMAT = 'unseg_mm.generator/v1'
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
-             'pattern_highpass')
+             'pattern_highpass', 'pattern_gain')
 
 
 def atomic_torch_save(obj, path: str) -> None:
@@ -41,6 +41,8 @@ def generator_meta(generator: UnSegGenerator, sam_checkpoint_ref: Optional[str] 
                 mask_prompt_value=float(generator.mask_prompt_value))
     if generator.pattern_highpass:  # absent from files of generators without it (all before it)
         meta['pattern_highpass'] = generator.pattern_highpass
+    if generator.pattern_gain != 1.0:  # likewise only where set
+        meta['pattern_gain'] = generator.pattern_gain
     meta.update(extra)
     return meta
 
@@ -114,7 +116,8 @@ def load_generator(path: str, sam_checkpoint: Optional[str] = None,
     generator = UnSegGenerator(arch=meta['arch'], sam_checkpoint=sam_path,
                                legacy_token_slice=bool(meta.get('legacy_token_slice', False)),
                                mask_prompt_value=float(meta.get('mask_prompt_value', 255.0)),
-                               pattern_highpass=int(meta.get('pattern_highpass', 0)))
+                               pattern_highpass=int(meta.get('pattern_highpass', 0)),
+                               pattern_gain=float(meta.get('pattern_gain', 1.0)))
     expected = meta.get('sam_sha256')
     if sam_path is not None and verify_sam and expected and file_sha256(sam_path) != expected:
         raise ValueError(f'SAM checkpoint {sam_path!r} is not the one generator {path!r} was '
@@ -126,3 +129,55 @@ def load_generator(path: str, sam_checkpoint: Optional[str] = None,
     generator.load_state_dict(state, strict=False)
     generator.checkpoint_meta = meta
     return generator.to(device).eval()
+
+
+# -- conversions (tools/convert_checkpoint.py) -----------------------------------------------------
+MODEL_PREFIXES = ('segmentor.', 'surrogate.')
+
+
+def sam_from_model(src: str, dst: str, prefix: Optional[str] = None) -> int:
+    """SAM-layout weights (``image_encoder.``/``prompt_encoder.``/``mask_decoder.``) from a runner
+    checkpoint of a SAM-architecture model (``InteractiveSegmentor``, ``UnSegBilevel``'s
+    surrogate): the file a generator freezes. Returns the number of tensors written."""
+    state = load_state_dict_file(src)
+    prefixes = (prefix, ) if prefix else MODEL_PREFIXES
+    for p in prefixes:
+        sub = {k[len(p):]: v for k, v in state.items() if k.startswith(p)}
+        if sub:
+            break
+    else:
+        raise ValueError(f'{src!r} has no keys under {prefixes}; pass --prefix')
+    sam = {k: v for k, v in sub.items() if k.startswith(SAM_PREFIXES)}
+    if not sam:
+        raise ValueError(f'{src!r} holds no SAM-architecture weights under {p!r}')
+    atomic_torch_save({k: v.contiguous() for k, v in sam.items()}, dst)
+    return len(sam)
+
+
+def convert_release(src: str, dst: str) -> UnSegGenerator:
+    """The UnSeg release's generator file (``Generator_unseg_final.pth``: SAM ViT-B and the noise
+    decoder in one state dict) -> a self-contained unseg_mm generator file that runs with the
+    release's token indexing. Returns the loaded generator."""
+    generator = load_generator(src)
+    save_generator(generator, dst, self_contained=True, source=osp.basename(src))
+    return generator
+
+
+def rewrite_generator(src: str, dst: str, sam_checkpoint: Optional[str] = None,
+                      sam_ref: Optional[str] = None) -> Optional[str]:
+    """Re-write a generator file, e.g. to refer to its SAM file relative to a new folder.
+
+    Args:
+        sam_checkpoint: SAM weights of the generator (default: the recorded file).
+        sam_ref: how the new file refers to its SAM file (default: the SAM path relative to
+            ``dst``'s folder).
+
+    Returns the SAM reference written (None for a self-contained file).
+    """
+    generator = load_generator(src, sam_checkpoint=sam_checkpoint)
+    meta = dict(generator.checkpoint_meta)
+    if sam_ref is None and generator.sam_checkpoint:
+        sam_ref = osp.relpath(osp.abspath(generator.sam_checkpoint), osp.dirname(osp.abspath(dst)))
+    extra = {k: v for k, v in meta.items() if k not in META_KEYS}
+    save_generator(generator, dst, sam_checkpoint_ref=sam_ref, **extra)
+    return sam_ref

@@ -23,6 +23,10 @@ from ..models.prompts import Prompts, masks_to_boxes, sample_points
 
 PROMPT_TYPES = ('mask', 'box', 'point')
 MULTI_OBJECT_RULES = ('union', 'per_object')
+PARITY_MODES = ('default', 'reference')
+# The official UnSeg code (github.com/sunye23/UnSeg, commit 4661a36) that parity='reference'
+# reproduces step by step (tests/test_reference_parity.py checks it on a golden fixture).
+REFERENCE_COMMIT = '4661a36'
 
 
 @dataclass
@@ -42,6 +46,11 @@ class ProtectConfig:
         device: torch device of the generator.
         dtype: ``float32`` or ``bfloat16`` for the generator forward (autocast).
         batch_size: generator forward passes per batch.
+        parity: ``default`` (our pipeline: prompt mask resized bilinearly, budget region = the
+            full-resolution object mask) or ``reference`` (the official generation script step by
+            step: image resized before scaling to [0, 1]; label zero-padded and resized to the
+            frame nearest-neighbour; budget region = the 256 x 256 prompt mask upsampled back to
+            the image, bilinear + round; its float arithmetic; mask prompts of the union only).
     """
     eps_object: float = 8 / 255
     eps_background: float = 2 / 255
@@ -52,8 +61,16 @@ class ProtectConfig:
     device: str = 'cpu'
     dtype: str = 'float32'
     batch_size: int = 4
+    parity: str = 'default'
 
     def __post_init__(self) -> None:
+        if self.parity not in PARITY_MODES:
+            raise ValueError(f'parity must be one of {PARITY_MODES}, got {self.parity!r}')
+        if self.parity == 'reference' and (self.prompt_type != 'mask' or
+                                           self.multi_object != 'union'):
+            raise ValueError("parity='reference' reproduces the official generation, which "
+                             "prompts with the mask of the union of the objects: use "
+                             "prompt_type='mask', multi_object='union'")
         if self.prompt_type not in PROMPT_TYPES:
             raise ValueError(f'prompt_type must be one of {PROMPT_TYPES}, got '
                              f'{self.prompt_type!r}')
@@ -235,6 +252,75 @@ def apply_pattern(image: np.ndarray, pattern: Optional[torch.Tensor], prompt: Im
                          int(diff[~region].max(initial=0)), len(prompt.objects))
 
 
+def _reference_frame(image: np.ndarray, frame: int, channel_order: str) -> torch.Tensor:
+    """The official loader's image: zero-pad to a square, resize (bilinear) in 0-255, then / 255."""
+    rgb = image[..., ::-1] if channel_order == 'bgr' else image
+    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float()[None]
+    side = max(x.shape[-2:])
+    x = F.pad(x, (0, side - x.shape[-1], 0, side - x.shape[-2]))
+    return F.interpolate(x, size=(frame, frame), mode='bilinear') / 255.0
+
+
+def _reference_mask(mask: np.ndarray, frame: int) -> torch.Tensor:
+    """The official label path: zero-pad, resize to the frame nearest-neighbour."""
+    m = torch.from_numpy(mask.astype(np.float32))[None, None]
+    side = max(m.shape[-2:])
+    m = F.pad(m, (0, side - m.shape[-1], 0, side - m.shape[-2]))
+    return F.interpolate(m, size=(frame, frame), mode='nearest')
+
+
+@torch.no_grad()
+def protect_reference(images: Sequence[np.ndarray], prompts: Sequence[ImagePrompts],
+                      generator: UnSegGenerator, cfg: ProtectConfig,
+                      channel_order: str = 'bgr') -> List[ProtectResult]:
+    """``protect`` with ``parity='reference'``: the official generation script's steps and float
+    arithmetic (one image per forward pass, as it runs), so that the uint8 output is identical.
+
+    The budget applies where the prompt mask, at the prompt encoder's input size (256 for a
+    1024 px frame), upsampled to the image (bilinear, rounded) is set; an image whose union mask
+    vanishes at the frame (nearest-neighbour) is published unchanged, as the official code does.
+    """
+    frame = generator.img_size
+    device = torch.device(cfg.device)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) \
+        if cfg.dtype == 'bfloat16' else nullcontext()
+    results = []
+    for image, prompt in zip(images, prompts):
+        if prompt.keep_clean is not None:
+            raise ValueError("parity='reference' has no partial protection (the official script "
+                             "perturbs everything outside the objects): drop the class selection")
+        if not prompt.objects:
+            results.append(ProtectResult(image.copy(), 0, 0, 0))
+            continue
+        union = np.logical_or.reduce([o.astype(bool) for o in prompt.objects])
+        mask = _reference_mask(union, frame)
+        if mask.sum() == 0:
+            results.append(ProtectResult(image.copy(), 0, 0, 0))
+            continue
+        with autocast:
+            noise = generator(_reference_frame(image, frame, channel_order).to(device),
+                              Prompts(masks=mask.to(device))).float().cpu()
+        h, w = image.shape[:2]
+        side = max(h, w)
+        small = F.interpolate(mask, size=generator.prompt_encoder.mask_input_size,
+                              mode='bilinear').round()
+        region = F.interpolate(small, size=(side, side), mode='bilinear').round()
+        noise = F.interpolate(noise, size=(side, side), mode='bilinear')
+        noise = noise * region * cfg.eps_object + noise * (1.0 - region) * cfg.eps_background
+        noise = noise[:, :, :h, :w]
+        rgb = image[..., ::-1] if channel_order == 'bgr' else image
+        original = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float()
+        new = torch.clamp(original + noise * 255.0, min=0, max=255).squeeze(0)
+        published = np.rint(new.permute(1, 2, 0).numpy()).astype(np.uint8)  # half to even
+        if channel_order == 'bgr':
+            published = np.ascontiguousarray(published[..., ::-1])
+        inside = region[0, 0, :h, :w].numpy() > 0.5
+        diff = np.abs(published.astype(np.int16) - image.astype(np.int16)).max(axis=2)
+        results.append(ProtectResult(published, int(diff[inside].max(initial=0)),
+                                     int(diff[~inside].max(initial=0)), len(prompt.objects)))
+    return results
+
+
 def check_inputs(images: Sequence[np.ndarray], prompts: Sequence[ImagePrompts],
                  keys: Sequence[str]) -> None:
     """Raise ``ValueError`` naming the image when an input cannot be protected."""
@@ -268,6 +354,8 @@ def protect(images: Sequence[np.ndarray], prompts: Sequence[ImagePrompts],
         (objects / elsewhere, in grey levels). Images without objects are returned unchanged.
     """
     check_inputs(images, prompts, keys)
+    if cfg.parity == 'reference':
+        return protect_reference(images, prompts, generator, cfg, channel_order)
     patterns = generate_patterns(generator, images, prompts, cfg, keys, channel_order)
     return [apply_pattern(img, pat, prm, cfg, channel_order)
             for img, pat, prm in zip(images, patterns, prompts)]

@@ -10,13 +10,26 @@ Guarantees:
   written file, and recomputes the rest with the same batches, so resumed output is byte-identical;
 * bad items (unreadable image, missing or mismatched annotation, empty mask) are reported with the
   file and the reason, nothing is written for them, the rest goes on, and the run fails at the end.
+
+Reproducibility contract. A generator's float results depend on the *numerical path*: torch
+version, device (CPU instruction set or GPU model), dtype, batch size and CPU thread count (they
+change the order of float sums). Within one path, output is byte-identical whatever the number of
+shards, the order they run in, or interruptions: batches are fixed by position in the whole
+dataset (shards take whole batches), and the destination pins the path it was started with (later
+shards and resumes adopt its thread count, see :func:`numerical_path`). A run on another path is
+refused unless ``allow_mixed_numerics`` is set; then the manifest says which image came from which
+path. Across paths, published pixels may differ by a grey level where a value sits on a rounding
+boundary (measured by ``benchmarks/numerics.py``); the L-inf budget is checked on every file.
 """
+import hashlib
 import json
 import logging
 import os
 import os.path as osp
+import platform
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Sequence
 
@@ -32,9 +45,11 @@ MANIFEST = 'unseg_manifest.json'
 PREVIEW = 'unseg_preview.png'
 PROGRESS_DIR = '.unseg_progress'
 SETTINGS = 'settings.json'
+NUMERICS = 'numerics.json'
 # Settings that may change between a run and its resumption without changing any pixel (a moved
-# source is checked image by image through its SHA-256).
-RESUME_FREE_SETTINGS = ('device', 'shard_id', 'src')
+# source is checked image by image through its SHA-256). The batch size is checked with the rest
+# of the numerical path (see numerical_path).
+RESUME_FREE_SETTINGS = ('device', 'shard_id', 'src', 'batch_size')
 logger = logging.getLogger('unseg_mm.protect_dataset')
 
 
@@ -45,6 +60,10 @@ class Options:
     ``defence`` (a defence transform config, e.g. ``dict(type='JPEGCompression', quality=10)``)
     is applied to every training image after protection: the copy is then what a trainer using
     that defence trains on (for benchmarks), not something to publish.
+
+    ``num_threads``: CPU threads of the generator (default: those the destination was started
+    with, else torch's current count). ``allow_mixed_numerics``: go on although this run's
+    numerical path differs from the destination's (recorded per image in the manifest).
     """
     fmt: str
     src: str
@@ -57,6 +76,8 @@ class Options:
     shard_id: int = 0
     preview: int = 4
     show_progress: bool = True
+    num_threads: Optional[int] = None
+    allow_mixed_numerics: bool = False
 
 
 @dataclass
@@ -146,6 +167,40 @@ def class_ids(spec: FormatSpec, src: str, names: Optional[Sequence[str]]) -> Opt
     return ids
 
 
+def numerical_path(cfg: ProtectConfig, num_threads: int) -> dict:
+    """What, beyond the settings, decides the generator's float results on this machine."""
+    import torch
+    device = torch.device(cfg.device)
+    path = dict(torch=torch.__version__, device=device.type, dtype=cfg.dtype,
+                batch_size=cfg.batch_size)
+    if device.type == 'cuda':
+        path.update(gpu=torch.cuda.get_device_name(device), cuda=torch.version.cuda,
+                    cudnn=torch.backends.cudnn.version())
+    else:
+        path.update(cpu=f'{platform.machine()} {torch.backends.cpu.get_cpu_capability()}',
+                    num_threads=int(num_threads))
+    return path
+
+
+def numerics_id(path: dict) -> str:
+    """Short stable name of a numerical path (recorded with every protected image)."""
+    return hashlib.sha256(json.dumps(path, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@contextmanager
+def torch_threads(num: Optional[int]):
+    """Run the block with ``num`` intra-op threads (None: unchanged), restoring them after."""
+    import torch
+    before = torch.get_num_threads()
+    if num is not None and num != before:
+        torch.set_num_threads(num)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 class ProtectionRun:
     """One shard of an offline protection run (see :func:`protect_dataset`)."""
 
@@ -165,8 +220,69 @@ class ProtectionRun:
             raise ValueError(f'jpeg_quality must be in [10, 100], got {opts.jpeg_quality}')
         if not 0 <= opts.shard_id < opts.num_shards:
             raise ValueError(f'shard_id {opts.shard_id} out of range for {opts.num_shards} shards')
+        if opts.num_threads is not None and opts.num_threads < 1:
+            raise ValueError(f'num_threads must be >= 1, got {opts.num_threads}')
         self.defence = build_defence(opts.defence)
         self._check_same_settings()
+        self.numerics = self._pin_numerics()
+
+    def _pin_numerics(self) -> Optional[dict]:
+        """This run's numerical path, checked against the one the destination was started with.
+
+        Returns None for methods without a generator (their numpy arithmetic does not depend on
+        threads or batches). The first run of a destination records its path (created
+        exclusively, so concurrent shards agree on one); later runs adopt its thread count unless
+        ``num_threads`` is given, and refuse a different path unless ``allow_mixed_numerics``.
+        """
+        import torch
+        if not getattr(self.method, 'needs_checkpoint', False):
+            return None
+        path = osp.join(self.progress_dir, NUMERICS)
+        pinned = None
+        if osp.isfile(path):
+            with open(path) as f:
+                pinned = json.load(f)
+        threads = self.opts.num_threads
+        if threads is None:
+            threads = (pinned or {}).get('num_threads') or torch.get_num_threads()
+        mine = numerical_path(self.cfg, threads)
+        if pinned is None:
+            os.makedirs(self.progress_dir, exist_ok=True)
+            tmp = f'{path}.{os.getpid()}.partial'
+            with open(tmp, 'w') as f:
+                json.dump(mine, f, indent=1, sort_keys=True)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)  # atomic and exclusive: the first shard to start wins
+            except FileExistsError:  # another shard started at the same moment: compare with it
+                return self._pin_numerics()
+            finally:
+                os.remove(tmp)
+            pinned = mine
+        if mine != pinned:
+            changed = sorted(k for k in set(pinned) | set(mine) if pinned.get(k) != mine.get(k))
+            detail = ', '.join(f'{k}: {pinned.get(k)!r} -> {mine.get(k)!r}' for k in changed)
+            if not self.opts.allow_mixed_numerics:
+                raise ValueError(
+                    f'{self.opts.dst} was started on another numerical path ({detail}); its '
+                    f'images could differ from the rest by a grey level where a value sits on a '
+                    f'rounding boundary. Run with the same settings (e.g. --num-threads '
+                    f'{pinned.get("num_threads")}, --batch-size {pinned.get("batch_size")}, same '
+                    f'torch and device), or pass --allow-mixed-numerics to go on and record each '
+                    f"image's path in the manifest, or choose a new --dst")
+            logger.warning(f'numerical path differs from the one {self.opts.dst} was started with '
+                           f'({detail}); going on (--allow-mixed-numerics), recorded per image')
+        # the paths this shard used, by id, for the manifest (only this shard writes the file)
+        record = self.shard_file.replace('.jsonl', '.numerics.json')
+        used = {}
+        if osp.isfile(record):
+            with open(record) as f:
+                used = json.load(f)
+        if numerics_id(mine) not in used:
+            used[numerics_id(mine)] = mine
+            atomic_write(record, json.dumps(used, indent=1, sort_keys=True).encode())
+        return mine
 
     def _check_same_settings(self) -> None:
         """A resumed run must use the settings the destination was started with: otherwise
@@ -175,7 +291,7 @@ class ProtectionRun:
         mine = {k: v for k, v in self.settings.items() if k not in RESUME_FREE_SETTINGS}
         if osp.isfile(path):
             with open(path) as f:
-                started = json.load(f)
+                started = {k: v for k, v in json.load(f).items() if k not in RESUME_FREE_SETTINGS}
             changed = sorted(k for k in set(started) | set(mine) if started.get(k) != mine.get(k))
             if changed:
                 raise ValueError(
@@ -235,6 +351,7 @@ class ProtectionRun:
     def _load(self, info: dict):
         """(results, prompts) of a sample, or raise with a message naming the file."""
         import copy
+        check_image_file(info['img_path'])
         results = self.pipeline(copy.deepcopy(info))
         if results is None:
             raise ValueError('the loading pipeline returned nothing')
@@ -270,17 +387,17 @@ class ProtectionRun:
         os.makedirs(self.opts.dst, exist_ok=True)
         copied = self.copy_non_training(set(rels))
         logger.info(f'copied {copied} non-training files; {len(samples)} training images')
-        mine = [(info, rel) for i, (info, rel) in enumerate(zip(samples, rels))
-                if i % self.opts.num_shards == self.opts.shard_id]
         done = self._load_done()
-        summary = Summary(total=len(mine))
         bs = max(1, self.cfg.batch_size)
-        # Fixed batches (by position in the shard) so a resumed run computes exactly what an
-        # uninterrupted one does.
-        batches = [mine[i:i + bs] for i in range(0, len(mine), bs)]
-        preview = []
+        # Fixed batches by position in the whole dataset, and shards take whole batches: every
+        # image is computed in the same batch whatever the number of shards, and a resumed run
+        # computes exactly what an uninterrupted one does.
+        items = list(zip(samples, rels))
+        batches = [items[i:i + bs] for i in range(0, len(items), bs)]
+        batches = batches[self.opts.shard_id::self.opts.num_shards]
+        summary = Summary(total=sum(len(b) for b in batches))
         from tqdm import tqdm
-        bar = tqdm(total=len(mine), unit='img', desc=f'protect {self.opts.fmt}',
+        bar = tqdm(total=summary.total, unit='img', desc=f'protect {self.opts.fmt}',
                    disable=not self.opts.show_progress)
         for batch in batches:
             pending = {rel for _, rel in batch if not self._is_done(done.get(rel), rel)}
@@ -299,24 +416,24 @@ class ProtectionRun:
             to_protect = [(rel, res, prm) for rel, res, prm in loaded
                           if not is_kept_clean(osp.basename(rel), self.cfg.seed,
                                                self.opts.mix_clean_ratio)]
-            results = self.method([r['img'] for _, r, _ in to_protect],
-                                  [p for _, _, p in to_protect],
-                                  [osp.basename(rel) for rel, _, _ in to_protect]) \
-                if to_protect else []
+            with torch_threads(None if self.numerics is None
+                               else self.numerics.get('num_threads')):
+                results = self.method([r['img'] for _, r, _ in to_protect],
+                                      [p for _, _, p in to_protect],
+                                      [osp.basename(rel) for rel, _, _ in to_protect]) \
+                    if to_protect else []
             outputs = {rel: out for (rel, _, _), out in zip(to_protect, results)}
             for rel, res, prm in loaded:
                 if rel not in pending:
                     continue
                 try:
-                    self._write(rel, res['img'], prm, outputs.get(rel), summary, preview)
+                    self._write(rel, res['img'], prm, outputs.get(rel), summary)
                 except Exception as exc:
                     self._fail(summary, rel, exc)
                 bar.update(1)
         bar.close()
         summary.seconds = time.time() - start
         self._write_shard_summary(summary)
-        if self.opts.preview and preview:
-            write_preview(preview, osp.join(self.opts.dst, PREVIEW))
         return summary
 
     def _fail(self, summary: Summary, rel: str, exc: Exception) -> None:
@@ -326,14 +443,18 @@ class ProtectionRun:
         self._record(dict(path=rel, status='failed', error=str(exc)))
 
     def _write(self, rel: str, original: np.ndarray, prompt: ImagePrompts, protected,
-               summary: Summary, preview: list) -> None:
+               summary: Summary) -> None:
         src_path, dst_path = osp.join(self.opts.src, rel), osp.join(self.opts.dst, rel)
         entry = dict(path=rel, src_sha256=file_sha256(src_path), num_objects=len(prompt.objects))
         done = protected is not None and protected.num_objects > 0
+        if done and self.numerics is not None:
+            entry['numerics'] = numerics_id(self.numerics)
         status = 'protected' if done else \
             'clean (mix)' if protected is None else 'clean (no objects)'
-        if not done and self.defence is None:
-            # Left clean (mixed-in clean share, or no object): publish the source file as is.
+        reencode = status == 'clean (no objects)' and self.cfg.parity == 'reference'
+        if not done and self.defence is None and not reencode:
+            # Left clean (mixed-in clean share, or no object): publish the source file as is
+            # (the reference pipeline re-encodes images without objects, as the official script).
             atomic_copy(src_path, dst_path)
             entry.update(status=status, linf_object=0, linf_background=0, encoding='source')
             summary.unchanged += 1
@@ -365,8 +486,6 @@ class ProtectionRun:
                 summary.written += 1
             else:
                 summary.unchanged += 1
-            if len(preview) < self.opts.preview:
-                preview.append((original, image))
         entry['out_sha256'] = file_sha256(dst_path)
         self._record(entry)
 
@@ -423,17 +542,47 @@ def merge_manifest(dst: str, settings: dict) -> Optional[dict]:
                     entries[entry['path']] = entry  # the latest record of an item wins
     images = [entries[k] for k in sorted(entries)]
     failures = [e for e in images if e['status'] == 'failed']
+    paths = {}
+    for name in os.listdir(progress):
+        if name.endswith('.numerics.json'):
+            with open(osp.join(progress, name)) as f:
+                paths.update(json.load(f))
+    used = sorted({e['numerics'] for e in images if 'numerics' in e})
     manifest = dict(
         format='unseg_mm.protect_dataset/v1',
         settings=settings,
         complete=not failures,
-        counts=dict(images=len(images), protected=sum(e['status'] == 'protected' for e in images),
+        counts=dict(images=len(images),
+                    # a benchmark's defended copy records 'protected + <defence>'
+                    protected=sum(e['status'].startswith('protected') for e in images),
                     unchanged=sum(e['status'].startswith('clean') for e in images),
                     failed=len(failures)),
         failures=failures,
+        # the numerical path(s) the generator ran on (see the module's reproducibility contract)
+        numerics=dict(paths={k: paths.get(k) for k in used}, mixed=len(used) > 1),
         images=images)
     atomic_write(osp.join(dst, MANIFEST), json.dumps(manifest, indent=1, sort_keys=True).encode())
     return manifest
+
+
+def check_image_file(path: str) -> None:
+    """Raise ``ValueError`` if ``path`` is not a complete image file.
+
+    OpenCV decodes a truncated JPEG with a grey fill and only a warning on stderr; publishing it
+    would silently ship a damaged image. PIL decodes the whole file with truncated images refused.
+    """
+    from PIL import Image, ImageFile
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        raise RuntimeError('PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set in this process; the '
+                           'tool cannot detect truncated images')
+    try:
+        with Image.open(path) as img:
+            img.load()
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        raise ValueError(f'the image file is corrupt or truncated ({exc}); replace it with a '
+                         f'complete copy or remove it from the split') from None
 
 
 def region_linf(original: np.ndarray, image: np.ndarray, prompt: ImagePrompts):
@@ -488,4 +637,13 @@ def protect_dataset(opts: Options, cfg: ProtectConfig, method) -> dict:
     run = ProtectionRun(opts, cfg, method)
     summary = run.run()
     manifest = merge_manifest(opts.dst, run.settings)
+    if manifest is not None and opts.preview:
+        # the first protected images by path, read back from disk: the same preview whatever
+        # the shards, their order and interruptions
+        chosen = [e['path'] for e in manifest['images']
+                  if e['status'].startswith('protected')][:opts.preview]
+        if chosen:
+            write_preview([(mmcv.imread(osp.join(opts.src, rel), flag='color'),
+                            mmcv.imread(osp.join(opts.dst, rel), flag='color'))
+                           for rel in chosen], osp.join(opts.dst, PREVIEW))
     return dict(summary=summary, manifest=manifest)

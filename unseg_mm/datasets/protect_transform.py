@@ -32,8 +32,9 @@ class UnSegProtect(BaseTransform):
         sam_checkpoint: SAM file of the generator, when not the recorded one.
         cache: ``dict(src_root=..., protected_root=...)``: the protected copy of the dataset
             whose root ``src_root`` the pipeline reads from.
-        eps_object, eps_background, prompt_type, multi_object, num_points, seed, device, dtype:
-            see :class:`unseg_mm.apis.protect.ProtectConfig`.
+        eps_object, eps_background, prompt_type, multi_object, num_points, seed, device, dtype,
+            parity: see :class:`unseg_mm.apis.protect.ProtectConfig` (``parity='reference'``:
+            the official generation pipeline step by step).
         source, ignore_labels, background_labels, classes: which annotations become objects, see
             :func:`unseg_mm.datasets.prompt_extraction.objects_from_results`.
         mix_clean_ratio: fraction of images left clean (chosen by a hash of the file name and
@@ -58,7 +59,8 @@ class UnSegProtect(BaseTransform):
                  mix_clean_ratio: float = 0.0,
                  seed: int = 0,
                  device: str = 'cpu',
-                 dtype: str = 'float32') -> None:
+                 dtype: str = 'float32',
+                 parity: str = 'default') -> None:
         if method == 'unseg' and checkpoint is None and cache is None:
             raise ValueError('UnSegProtect needs a generator checkpoint, a cache of protected '
                              'images, or both')
@@ -72,7 +74,7 @@ class UnSegProtect(BaseTransform):
         self.cfg = ProtectConfig(eps_object=eps_object, eps_background=eps_background,
                                  prompt_type=prompt_type, multi_object=multi_object,
                                  num_points=num_points, seed=seed, device=device, dtype=dtype,
-                                 batch_size=1)
+                                 batch_size=1, parity=parity)
         self.source = source
         self.ignore_labels = tuple(ignore_labels)
         self.background_labels = tuple(background_labels)

@@ -103,8 +103,8 @@ class UnSegBilevel(BaseModel):
         if surrogate_rescale is not None:
             low, high = (float(v) for v in surrogate_rescale)
             if not 0 < low <= high <= 1:
-                raise ValueError(f'surrogate_rescale must be (low, high) with 0 < low <= high <= 1, '
-                                 f'got {surrogate_rescale!r}')
+                raise ValueError(f'surrogate_rescale must be (low, high) with '
+                                 f'0 < low <= high <= 1, got {surrogate_rescale!r}')
             surrogate_rescale = (low, high)
         self.surrogate_rescale = surrogate_rescale
 

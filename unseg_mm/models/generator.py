@@ -39,6 +39,9 @@ class UnSegGenerator(BaseModule):
         pattern_highpass: 0 (UnSeg's decoder output as it is) or an odd window, in pattern
             pixels: the pattern minus its local mean over that window, clipped to [-1, 1]. A flat
             colour cast then carries no budget; only structure finer than the window does.
+        pattern_gain: 1 (as decoded) or a factor the pattern is multiplied by before clipping to
+            [-1, 1]: above 1, the pattern moves towards a full-budget square wave (every pixel at
+            +-budget) without changing its signs.
 
     Input: RGB images in [0, 1], B x 3 x S x S, S = the architecture's ``img_size``, padded at the
     bottom/right with 0 (black) when not square. Output: B x 3 x S/4 x S/4 in [-1, 1].
@@ -50,12 +53,16 @@ class UnSegGenerator(BaseModule):
                  legacy_token_slice: bool = False,
                  mask_prompt_value: float = 255.0,
                  pattern_highpass: int = 0,
+                 pattern_gain: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if pattern_highpass < 0 or (pattern_highpass and pattern_highpass % 2 == 0):
             raise ValueError(f'pattern_highpass must be 0 or an odd window size, '
                              f'got {pattern_highpass}')
         self.pattern_highpass = int(pattern_highpass)
+        if not pattern_gain >= 1.0:
+            raise ValueError(f'pattern_gain must be >= 1, got {pattern_gain}')
+        self.pattern_gain = float(pattern_gain)
         self.arch = arch
         cfg = get_arch(arch)
         self.img_size = cfg['img_size']
@@ -123,7 +130,11 @@ class UnSegGenerator(BaseModule):
         pattern = self.mask_decoder.predict_noise(embeddings, early,
                                                   self.prompt_encoder.get_dense_pe(), sparse,
                                                   dense)
-        return highpass(pattern, self.pattern_highpass) if self.pattern_highpass else pattern
+        if self.pattern_highpass:
+            pattern = highpass(pattern, self.pattern_highpass)
+        if self.pattern_gain != 1.0:
+            pattern = (pattern * self.pattern_gain).clamp(-1, 1)
+        return pattern
 
 
 def highpass(pattern: torch.Tensor, window: int) -> torch.Tensor:

@@ -1,0 +1,148 @@
+"""parity='reference' against a golden fixture made with the official UnSeg code (commit 4661a36).
+
+tests/fixtures/reference_parity/README.md says how the fixture was made. The weights are not
+stored (a ViT-B generator is 400 MB): they are rebuilt here from the fixture's recipe (seeded
+default initialisation) and checked against the recorded SHA-256.
+"""
+import hashlib
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import REPO_ROOT
+from unseg_mm.apis.checkpoint import load_generator
+from unseg_mm.apis.protect import REFERENCE_COMMIT, ImagePrompts, ProtectConfig, protect
+from unseg_mm.apis.protect_dataset import MANIFEST
+from unseg_mm.models.generator import UnSegGenerator
+
+FIXTURE = osp.join(REPO_ROOT, 'tests', 'fixtures', 'reference_parity')
+META = json.load(open(osp.join(FIXTURE, 'fixture.json')))
+VOC = osp.join(FIXTURE, 'voc')
+PATH = META['numerical_path']
+# Byte identity holds on the fixture's numerical path (see the offline tool's reproducibility
+# contract): same torch, CPU instruction set and thread count. Elsewhere float sums may end a
+# last bit apart, and a value on a rounding boundary one grey level apart.
+SAME_PATH = (torch.__version__ == META['torch']
+             and torch.backends.cpu.get_cpu_capability() == PATH['cpu_capability'])
+
+
+@pytest.fixture(autouse=True)
+def _fixture_threads():
+    from unseg_mm.apis.protect_dataset import torch_threads
+    with torch_threads(PATH['num_threads']):
+        yield
+
+
+def recipe_state(seed: int) -> dict:
+    """The fixture's weights: UnSegGenerator ViT-B with the release's token slice, default
+    initialisation under ``torch.manual_seed(seed)``, every tensor (release layout)."""
+    torch.manual_seed(seed)
+    generator = UnSegGenerator(arch='vit_b', legacy_token_slice=True)
+    generator.save_frozen_weights = True
+    return {k: v.contiguous() for k, v in generator.state_dict().items()}
+
+
+def state_sha256(state: dict) -> str:
+    digest = hashlib.sha256()
+    for k in sorted(state):
+        digest.update(k.encode())
+        digest.update(state[k].numpy().tobytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope='module')
+def reference_generator(tmp_path_factory):
+    """The fixture's weights in the release layout, converted by tools/convert_checkpoint.py."""
+    work = tmp_path_factory.mktemp('parity')
+    state = recipe_state(META['seed'])
+    if state_sha256(state) != META['weights_sha256']:
+        pytest.fail('the weight recipe no longer gives the fixture\'s weights (did torch\'s '
+                    'default initialisation change?); remake the fixture as '
+                    'tests/fixtures/reference_parity/README.md says')
+    release = str(work / 'Generator_fixture.pth')
+    torch.save(state, release)
+    del state
+    converted = str(work / 'generator.pth')
+    out = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'convert_checkpoint.py'),
+                          'release', release, converted], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return converted
+
+
+def _sample(name):
+    image = cv2.imread(osp.join(VOC, 'JPEGImages', name + '.jpg'))
+    label = np.array(Image.open(osp.join(VOC, 'SegmentationClass', name + '.png')))
+    objects = [label == c for c in np.unique(label) if c not in (0, 255)]
+    return image, ImagePrompts(objects=objects)
+
+
+def test_raw_noise_equals_the_official_generator(reference_generator):
+    from unseg_mm.apis.protect import _reference_frame, _reference_mask
+    from unseg_mm.models.prompts import Prompts
+    generator = load_generator(reference_generator)
+    expected = np.load(osp.join(FIXTURE, 'expected', 'raw_noise.npz'))
+    assert sorted(expected.files) == sorted(META['with_objects'])
+    for name in META['with_objects']:
+        image, prompt = _sample(name)
+        union = np.logical_or.reduce(prompt.objects)
+        with torch.no_grad():
+            noise = generator(_reference_frame(image, 1024, 'bgr'),
+                              Prompts(masks=_reference_mask(union, 1024)))
+        if SAME_PATH:
+            assert np.array_equal(noise[0].numpy(), expected[name]), name
+        else:
+            assert np.abs(noise[0].numpy() - expected[name]).max() < 1e-5, name
+
+
+def test_reference_mode_is_byte_identical_and_default_mode_is_bounded(reference_generator,
+                                                                     tmp_path):
+    from tools_entry import protect_main
+    cfg = dict(eps_object=META['eps'], eps_background=META['eps_bg'], batch_size=1)
+    generator = load_generator(reference_generator)
+    for name in META['order']:
+        image, prompt = _sample(name)
+        official = cv2.imread(osp.join(FIXTURE, 'expected', name + '.png'))
+        ours = protect([image], [prompt], generator, ProtectConfig(parity='reference', **cfg),
+                       [name])[0].image
+        if SAME_PATH:
+            assert np.array_equal(ours, official), name
+        else:
+            assert np.abs(ours.astype(int) - official.astype(int)).max() <= 1, name
+        default = protect([image], [prompt], generator, ProtectConfig(**cfg), [name])[0].image
+        diff = np.abs(default.astype(int) - official.astype(int))
+        # documented difference of the default pipeline: bilinear prompt mask and the
+        # full-resolution budget region (up to eps - eps_bg at object borders)
+        assert diff.max() <= round(255 * (META['eps'] - META['eps_bg'])) + 1, name
+        assert (diff > 0).mean() < 0.02, name
+
+    # the offline tool in reference mode with the official writer (JPEG q95): the same files
+    dst = str(tmp_path / 'published')
+    assert protect_main(['--format', 'voc', '--src', VOC, '--dst', dst, '--checkpoint',
+                         reference_generator, '--parity', 'reference', '--batch-size', '1',
+                         '--num-threads', str(PATH['num_threads']),
+                         '--jpeg-quality', '95', '--eps', repr(META['eps']), '--eps-bg',
+                         repr(META['eps_bg']), '--no-progress']) == 0
+    manifest = json.load(open(osp.join(dst, MANIFEST)))
+    assert manifest['settings']['parity'] == 'reference'
+    for name in META['order'] if SAME_PATH else []:
+        published = open(osp.join(dst, 'JPEGImages', name + '.jpg'), 'rb').read()
+        official = cv2.imread(osp.join(FIXTURE, 'expected', name + '.png'))
+        ok, ours = cv2.imencode('.jpg', official, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        assert published == ours.tobytes(), name  # the uint8 image, encoded as the official
+        if cv2.__version__ == META['opencv']:  # same libjpeg build as the fixture's
+            assert published == open(osp.join(FIXTURE, 'expected', name + '.jpg'), 'rb').read()
+    assert REFERENCE_COMMIT == '4661a36'
+
+
+def test_reference_mode_rejects_what_the_official_script_cannot_do():
+    with pytest.raises(ValueError, match="prompt_type='mask'"):
+        ProtectConfig(parity='reference', prompt_type='box')
+    with pytest.raises(ValueError, match='parity must be one of'):
+        ProtectConfig(parity='official')
