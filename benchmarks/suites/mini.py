@@ -45,32 +45,34 @@ tasks = dict(
         protect=dict(), seeds=[0, 1]),
 )
 
+
+def candidate(variant: str) -> dict:
+    """A candidate generator: checkpoints/unseg_generator_tiny_mini-hqseg-<variant>.pth."""
+    return dict(method='unseg',
+                checkpoint=f'checkpoints/unseg_generator_tiny_mini-hqseg-{variant}.pth')
+
+
 # method: how the training images are published (None: clean). `options` go to the method.
 methods = dict(
     clean=None,
     unseg=dict(method='unseg', checkpoint=generator),
-    # the candidate generator trained in the natural world (configs/unseg/
-    # unseg_generator_tiny_mini-hqseg-natural.py), benchmarked beside the bundled one
-    unseg_natural=dict(method='unseg',
-                       checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg-natural.pth'),
-    # the same with a high-passed pattern (configs/unseg/unseg_generator_tiny_mini-hqseg-natural-
-    # hp5.py): no flat casts
-    unseg_natural_hp5=dict(
-        method='unseg', checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5.pth'),
+    # Candidate generators trained in the natural world (configs/unseg/unseg_generator_tiny_mini-
+    # hqseg-<variant>.py), benchmarked beside the bundled one:
+    unseg_natural=candidate('natural'),  # UnSeg's recipe
+    unseg_natural_hp5=candidate('natural-hp5'),  # high-passed pattern: no flat casts
     # ... trained at the publishing budget (8/255, 2/255) instead of 1/255 (epsilon
     # generalisation's ablation)
-    unseg_natural_hp5_train8=dict(
-        method='unseg',
-        checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8.pth'),
+    unseg_natural_hp5_train8=candidate('natural-hp5-train8'),
     # ... with 96 surrogate iterations per 32 generator iterations (instead of 32 : 96)
-    unseg_natural_hp5_train8_sur96=dict(
-        method='unseg',
-        checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96.pth'),
+    unseg_natural_hp5_train8_sur96=candidate('natural-hp5-train8-sur96'),
     # ... with the surrogate seeing randomly down-scaled perturbed images (surrogate_rescale)
-    unseg_natural_hp5_train8_sur96_rescale=dict(
-        method='unseg',
-        checkpoint='checkpoints/'
-                   'unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-rescale.pth'),
+    unseg_natural_hp5_train8_sur96_rescale=candidate('natural-hp5-train8-sur96-rescale'),
+    # the sur96 decoder with its pattern x4 before clipping (pattern_gain): nearly every object
+    # pixel at the full budget, as the gratings use it (same weights, no training)
+    unseg_natural_hp5_train8_sur96_gain4=candidate('natural-hp5-train8-sur96-gain4'),
+    # ... trained with the gain inside the min-min
+    unseg_natural_hp5_train8_sur96_gain4_trained=candidate(
+        'natural-hp5-train8-sur96-gain4-trained'),
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
@@ -134,6 +136,8 @@ studies = dict(
                     methods=['clean', 'unseg', 'unseg_natural', 'unseg_natural_hp5',
                              'unseg_natural_hp5_train8', 'unseg_natural_hp5_train8_sur96',
                              'unseg_natural_hp5_train8_sur96_rescale',
+                             'unseg_natural_hp5_train8_sur96_gain4',
+                             'unseg_natural_hp5_train8_sur96_gain4_trained',
                              'grating_objects'],
                     defences=['none'], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
