@@ -311,3 +311,23 @@ def test_generator_effect_runs_clean_and_each_method_per_budget(mini_root, tiny_
     assert all(0 <= r['clean_val_miou'] <= 100 and r['losses'] for r in runs.values())
     table = (out / 'results.md').read_text()
     assert table.count('| unseg |') == 2 and '| clean | - |' in table
+
+
+def test_breakdown_separates_objectness_from_class():
+    """benchmarks/breakdown.py: a model that misses objects loses recall, one that confuses
+    classes loses class accuracy; mIoU alone cannot tell them apart."""
+    import numpy as np
+    from breakdown import scores
+    # classes: 0 background, 1 and 2 objects; rows ground truth, columns prediction
+    perfect = np.diag([100, 50, 50])
+    s = scores(perfect)
+    assert s['mIoU'] == pytest.approx(100) and s['object_recall'] == pytest.approx(100)
+    missed = np.array([[100, 0, 0], [40, 10, 0], [40, 0, 10]])  # objects predicted background
+    s = scores(missed)
+    assert s['object_recall'] == pytest.approx(20)
+    assert s['class_acc_on_found'] == pytest.approx(100)
+    confused = np.array([[100, 0, 0], [0, 10, 40], [0, 40, 10]])  # objects found, wrong class
+    s = scores(confused)
+    assert s['object_recall'] == pytest.approx(100)
+    assert s['objectness_iou'] == pytest.approx(100)
+    assert s['class_acc_on_found'] == pytest.approx(20)
