@@ -15,5 +15,5 @@ custom_imports = dict(imports=['unseg_mm'], allow_failed_imports=False)
 unseg_protect = dict(
     type='UnSegProtect',
     cache=dict(src_root='data/VOCdevkit/VOC2012', protected_root='data/VOCdevkit/VOC2012_unseg'),
-    background_labels=(0, ))
+    format='voc')
 train_dataloader = dict(dataset=with_protection(_base_.train_dataloader.dataset, unseg_protect))

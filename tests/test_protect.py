@@ -199,19 +199,24 @@ def _independent_background(fmt, src, rel):
     return None
 
 
-# The training pipelines' loading steps per format, as the stock configs have them.
+# The training pipelines' loading steps per format, as the stock configs have them; the
+# transform is given the same format as the tool (its label rules).
 LOADING = {
     'voc': ('mmseg', [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')],
-            dict(background_labels=(0, ))),
+            dict(format='voc')),
     'ade20k': ('mmseg', [dict(type='LoadImageFromFile'),
-                         dict(type='LoadAnnotations', reduce_zero_label=True)], {}),
-    'cityscapes': ('mmseg', [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')], {}),
+                         dict(type='LoadAnnotations', reduce_zero_label=True)],
+               dict(format='ade20k')),
+    'cityscapes': ('mmseg', [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')],
+                   dict(format='cityscapes')),
     'coco': ('mmdet', [dict(type='LoadImageFromFile', to_float32=True),
-                       dict(type='LoadAnnotations', with_bbox=True, with_mask=True)], {}),
+                       dict(type='LoadAnnotations', with_bbox=True, with_mask=True)],
+             dict(format='coco')),
     'coco_panoptic': ('mmdet', [dict(type='LoadImageFromFile'),
-                                dict(type='LoadPanopticAnnotations')], {}),
+                                dict(type='LoadPanopticAnnotations')],
+                      dict(format='coco_panoptic')),
     'hqseg': ('mmseg', [dict(type='LoadImageFromFile'), dict(type='LoadBinaryMask')],
-              dict(background_labels=(0, ))),
+              dict(format='hqseg')),
 }
 
 
@@ -468,6 +473,33 @@ def test_empty_hqseg_mask_is_a_failure(mini_root, tiny_generator_file, tmp_path)
     manifest = json.load(open(osp.join(dst, MANIFEST)))
     assert [osp.basename(f['path']) for f in manifest['failures']] == [name[:-4] + '.jpg']
     assert 'empty' in manifest['failures'][0]['error']
+    # The transform given the same format applies the same rule (one sample -> prompts path).
+    info = next(i for i in build_samples(format_spec('hqseg', src), src)
+                if osp.basename(i['mask_path']) == name)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        pipeline = Compose(LOADING['hqseg'][1] + [dict(type='UnSegProtect', format='hqseg',
+                                                       checkpoint=tiny_generator_file)])
+        with pytest.raises(ValueError, match=f'{name}.*empty'):
+            pipeline(copy.deepcopy(info))
+        # Without the format (no rule that masks must have objects) it is left clean.
+        lenient = Compose(LOADING['hqseg'][1] + [dict(type='UnSegProtect', background_labels=(0, ),
+                                                      checkpoint=tiny_generator_file)])
+        out = lenient(copy.deepcopy(info))
+        assert np.array_equal(out['img'], mmcv.imread(info['img_path']))
+
+
+def test_transform_format_sets_the_label_rules_and_explicit_labels_override():
+    from unseg_mm.apis.dataset_formats import LABEL_RULES, label_rules
+    assert set(LABEL_RULES) == set(ROOTS) | {'folder'}
+    assert UnSegProtect(method='uniform', format='voc').rules.background_labels == (0, )
+    assert UnSegProtect(method='uniform', format='ade20k').rules.background_labels == ()
+    assert UnSegProtect(method='uniform').rules == UnSegProtect(method='uniform',
+                                                                format='coco').rules
+    custom = UnSegProtect(method='uniform', format='voc', background_labels=(0, 15))
+    assert custom.rules.background_labels == (0, 15)
+    assert custom.rules.ignore_labels == label_rules('voc').ignore_labels
+    with pytest.raises(ValueError, match='unknown format'):
+        UnSegProtect(method='uniform', format='pascal')
 
 
 def test_setup_errors_exit_2_with_the_reason(mini_root, tiny_generator_file, tiny_sam_file,

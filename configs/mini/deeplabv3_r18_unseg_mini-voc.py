@@ -6,5 +6,5 @@ from unseg_mm.apis.config_utils import with_protection  # noqa: E402
 
 unseg_protect = dict(
     type='UnSegProtect', checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg.pth',
-    background_labels=(0, ))
+    format='voc')
 train_dataloader = dict(dataset=with_protection(_base_.train_dataloader.dataset, unseg_protect))

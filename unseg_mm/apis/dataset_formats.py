@@ -9,6 +9,29 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Tuple
 
+from ..structures import LabelRules
+
+# Which labels become objects, per format (the offline tool's FormatSpec and the UnSegProtect
+# transform's ``format=`` both read it). Semantic formats whose label 0 is a class (ADE20K after
+# reduce_zero_label, Cityscapes trainIds) have no background label; VOC's 0 is background;
+# binary-mask formats (HQSeg, folder) mark objects with any non-zero value and must have one.
+LABEL_RULES: Dict[str, LabelRules] = {
+    'voc': LabelRules(background_labels=(0, )),
+    'ade20k': LabelRules(),
+    'cityscapes': LabelRules(),
+    'coco': LabelRules(),
+    'coco_panoptic': LabelRules(),
+    'hqseg': LabelRules(background_labels=(0, ), objects_required=True),
+    'folder': LabelRules(background_labels=(0, ), objects_required=True),
+}
+
+
+def label_rules(fmt: str) -> LabelRules:
+    """The label rules of dataset format ``fmt`` (see :data:`LABEL_RULES`)."""
+    if fmt not in LABEL_RULES:
+        raise ValueError(f'unknown format {fmt!r}; choose from {", ".join(LABEL_RULES)}')
+    return LABEL_RULES[fmt]
+
 @dataclass
 class FormatSpec:
     """How to read one dataset format's training split.
@@ -18,15 +41,15 @@ class FormatSpec:
         datasets: dataset configs (relative to the source root) whose images are protected.
         loading: the loading transforms that produce the annotations prompts come from.
         required: paths (relative to the root) that must exist, with what they are.
-        background_labels: semantic labels that are not objects (VOC's background).
         layout: a one-line description for error messages.
+        rules: which labels become objects (set from :data:`LABEL_RULES` by :func:`format_spec`).
     """
     scope: str
     datasets: List[dict]
     loading: List[dict]
     required: List[Tuple[str, str]]
     layout: str
-    background_labels: Tuple[int, ...] = ()
+    rules: LabelRules = LabelRules()
     optional_datasets: List[Tuple[str, dict]] = field(default_factory=list)
 
 
@@ -44,8 +67,7 @@ def _voc(root: str) -> FormatSpec:
         required=[('JPEGImages', 'image folder'), ('SegmentationClass', 'label folder'),
                   ('ImageSets/Segmentation/train.txt', 'training list')],
         layout='VOC2012 root: JPEGImages/, SegmentationClass/, ImageSets/Segmentation/train.txt '
-               '(optional SBD aug: SegmentationClassAug/, ImageSets/Segmentation/aug.txt)',
-        background_labels=(0, ))
+               '(optional SBD aug: SegmentationClassAug/, ImageSets/Segmentation/aug.txt)')
 
 
 def _ade20k(root: str) -> FormatSpec:
@@ -123,8 +145,7 @@ def _hqseg(root: str) -> FormatSpec:
         loading=[dict(type='LoadImageFromFile'), dict(type='LoadBinaryMask')],
         required=[] if present else [(HQSEG_TRAIN_SUBSETS[0][0], 'an HQSeg-44K training subset')],
         layout='HQSeg-44K root (SAM-HQ layout): DIS5K/DIS-TR/{im,gt}, '
-               'thin_object_detection/ThinObject5K/{images,masks}_train, cascade_psp/<set>/',
-        background_labels=(0, ))
+               'thin_object_detection/ThinObject5K/{images,masks}_train, cascade_psp/<set>/')
 
 
 def _folder(root: str) -> FormatSpec:
@@ -134,8 +155,7 @@ def _folder(root: str) -> FormatSpec:
         loading=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')],
         required=[('images', 'image folder'), ('masks', 'mask folder')],
         layout='folder root: images/**/<name>.<ext> with masks/**/<name>.png (label PNGs: '
-               '0 background, 255 ignore, any other value an object)',
-        background_labels=(0, ))
+               '0 background, 255 ignore, any other value an object)')
 
 
 FORMATS: Dict[str, Callable[[str], FormatSpec]] = {
@@ -161,6 +181,7 @@ def format_spec(fmt: str, root: str) -> FormatSpec:
     if not osp.isdir(root):
         raise FileNotFoundError(f'source root {root!r} is not a folder')
     spec = FORMATS[fmt](root)
+    spec.rules = label_rules(fmt)
     for rel, what in spec.required:
         if not osp.exists(osp.join(root, rel)):
             raise FileNotFoundError(f'{fmt}: {what} {osp.join(root, rel)!r} is missing. Expected '

@@ -11,7 +11,7 @@ image is integer, rounding keeps ``|published - original| <= round(255 * eps)`` 
 """
 import hashlib
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from ..models.generator import UnSegGenerator
 from ..models.prompts import Prompts, masks_to_boxes, sample_points
+from ..structures import ImagePrompts, ProtectResult  # noqa: F401  (re-exported)
 
 PROMPT_TYPES = ('mask', 'box', 'point')
 MULTI_OBJECT_RULES = ('union', 'per_object')
@@ -86,34 +87,6 @@ class ProtectConfig:
             raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {self.dtype!r}")
         if self.num_points < 1 or self.batch_size < 1:
             raise ValueError('num_points and batch_size must be >= 1')
-
-
-@dataclass
-class ImagePrompts:
-    """What protection knows about one image, from its annotations.
-
-    Attributes:
-        objects: binary H x W masks of the objects to protect (instances or class regions).
-        labels: class id of each object (as loaded; -1 unknown). UnSeg is class-agnostic; the
-            class-wise baselines draw each object's noise from its class.
-        keep_clean: optional H x W mask of pixels to leave untouched (objects of classes that
-            partial protection does not cover).
-    """
-    objects: List[np.ndarray] = field(default_factory=list)
-    labels: List[int] = field(default_factory=list)
-    keep_clean: Optional[np.ndarray] = None
-
-    def label_of(self, index: int) -> int:
-        return int(self.labels[index]) if index < len(self.labels) else -1
-
-
-@dataclass
-class ProtectResult:
-    """A published image and what was done to it."""
-    image: np.ndarray
-    linf_object: int
-    linf_background: int
-    num_objects: int
 
 
 def image_seed(base: int, key: str) -> int:

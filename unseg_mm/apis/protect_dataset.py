@@ -39,7 +39,9 @@ import numpy as np
 
 from .dataset_formats import FormatSpec, format_spec, list_files
 from .fileio import atomic_output, file_sha256
-from .protect import ImagePrompts, ProtectConfig, is_kept_clean
+from ..datasets.prompt_extraction import prompts_of_sample
+from ..structures import ImagePrompts, sample_key
+from .protect import ProtectConfig, is_kept_clean
 
 MANIFEST = 'unseg_manifest.json'
 PREVIEW = 'unseg_preview.png'
@@ -355,19 +357,7 @@ class ProtectionRun:
         results = self.pipeline(copy.deepcopy(info))
         if results is None:
             raise ValueError('the loading pipeline returned nothing')
-        img = results['img']
-        for key in ('gt_seg_map', ):
-            if key in results and results[key].shape[:2] != img.shape[:2]:
-                raise ValueError(f'annotation {results.get("seg_map_path")!r} is '
-                                 f'{results[key].shape[0]}x{results[key].shape[1]} but the image '
-                                 f'is {img.shape[0]}x{img.shape[1]}')
-        from ..datasets.prompt_extraction import objects_from_results
-        prompts = objects_from_results(results, ignore_labels=(255, ),
-                                       background_labels=self.spec.background_labels,
-                                       classes=self.classes)
-        if self.opts.fmt in ('hqseg', 'folder') and not prompts.objects and self.classes is None:
-            raise ValueError(f'mask {results.get("mask_path", results.get("seg_map_path"))!r} is '
-                             f'empty: no object to protect')
+        _key, prompts = prompts_of_sample(results, self.spec.rules, classes=self.classes)
         return results, prompts
 
     def _encode(self, image: np.ndarray) -> bytes:
@@ -414,13 +404,13 @@ class ProtectionRun:
                         self._fail(summary, rel, exc)
                         bar.update(1)
             to_protect = [(rel, res, prm) for rel, res, prm in loaded
-                          if not is_kept_clean(osp.basename(rel), self.cfg.seed,
+                          if not is_kept_clean(sample_key(rel), self.cfg.seed,
                                                self.opts.mix_clean_ratio)]
             with torch_threads(None if self.numerics is None
                                else self.numerics.get('num_threads')):
                 results = self.method([r['img'] for _, r, _ in to_protect],
                                       [p for _, _, p in to_protect],
-                                      [osp.basename(rel) for rel, _, _ in to_protect]) \
+                                      [sample_key(rel) for rel, _, _ in to_protect]) \
                     if to_protect else []
             outputs = {rel: out for (rel, _, _), out in zip(to_protect, results)}
             for rel, res, prm in loaded:

@@ -11,12 +11,15 @@ Sources, in order of preference for ``source='auto'``:
 * ``instances[i]['mask']`` (raw COCO polygons / RLE, e.g. DINO's pipeline that loads boxes only);
 * ``gt_bboxes``: the boxes themselves as regions.
 Ignore labels (255) never become objects; ``background_labels`` (VOC's 0) are not objects either.
+
+:func:`prompts_of_sample` is the one path from a loaded sample to its key and prompts, with the
+checks both the offline tool and the transform apply (annotation size, empty binary masks).
 """
 from typing import Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from ..apis.protect import ImagePrompts
+from ..structures import ImagePrompts, LabelRules, sample_key
 
 SOURCES = ('auto', 'instances', 'semantic', 'polygons', 'boxes')
 
@@ -133,3 +136,31 @@ def objects_from_results(results: dict, source: str = 'auto',
     boxes = boxes.tensor.numpy() if hasattr(boxes, 'tensor') else np.asarray(boxes)
     labels = list(np.asarray(results.get('gt_bboxes_labels', [-1] * len(boxes))))
     return _select([_box_mask(b, shape) for b in boxes], labels, shape, classes)
+
+
+def prompts_of_sample(results: dict, rules: LabelRules = LabelRules(), source: str = 'auto',
+                      classes: Optional[Sequence[int]] = None):
+    """``(key, prompts)`` of one loaded sample: what the offline tool and ``UnSegProtect`` both
+    protect, under the same rules and checks.
+
+    Args:
+        results: the sample after its loading transforms (``img``, ``img_path`` and the
+            annotations).
+        rules: the format's label rules (:func:`unseg_mm.apis.dataset_formats.label_rules`).
+        source, classes: see :func:`objects_from_results`.
+
+    Raises:
+        ValueError: the annotation's size differs from the image's, or a format that requires
+            objects (binary masks) has an empty one; the message names the file.
+    """
+    img = results['img']
+    seg = results.get('gt_seg_map')
+    if seg is not None and seg.shape[:2] != img.shape[:2]:
+        raise ValueError(f'annotation {results.get("seg_map_path")!r} is {seg.shape[0]}x'
+                         f'{seg.shape[1]} but the image is {img.shape[0]}x{img.shape[1]}')
+    prompts = objects_from_results(results, source, rules.ignore_labels,
+                                   rules.background_labels, classes)
+    if rules.objects_required and not prompts.objects and classes is None:
+        raise ValueError(f'mask {results.get("mask_path", results.get("seg_map_path"))!r} is '
+                         f'empty: no object to protect')
+    return sample_key(results['img_path']), prompts

@@ -8,9 +8,11 @@ from mmcv.transforms import BaseTransform
 from mmengine.fileio import get
 from mmengine.registry import TRANSFORMS
 
+from ..apis.dataset_formats import label_rules
 from ..apis.methods import build_method
 from ..apis.protect import ProtectConfig, is_kept_clean
-from .prompt_extraction import objects_from_results
+from ..structures import LabelRules, sample_key
+from .prompt_extraction import prompts_of_sample
 
 
 @TRANSFORMS.register_module()
@@ -35,7 +37,12 @@ class UnSegProtect(BaseTransform):
         eps_object, eps_background, prompt_type, multi_object, num_points, seed, device, dtype,
             parity: see :class:`unseg_mm.apis.protect.ProtectConfig` (``parity='reference'``:
             the official generation pipeline step by step).
-        source, ignore_labels, background_labels, classes: which annotations become objects, see
+        format: the dataset's format (``voc``, ``ade20k``, ``cityscapes``, ``coco``,
+            ``coco_panoptic``, ``hqseg``, ``folder``): its label rules, the same as the offline
+            tool's ``--format`` (VOC's 0 is background; an empty binary mask is an error).
+        ignore_labels, background_labels: override the format's labels (without ``format``:
+            ignore 255, no background label).
+        source, classes: which annotations become objects, see
             :func:`unseg_mm.datasets.prompt_extraction.objects_from_results`.
         mix_clean_ratio: fraction of images left clean (chosen by a hash of the file name and
             ``seed``, the same images as the offline tool's ``--mix-clean-ratio``).
@@ -52,9 +59,10 @@ class UnSegProtect(BaseTransform):
                  prompt_type: str = 'mask',
                  multi_object: str = 'union',
                  num_points: int = 10,
+                 format: Optional[str] = None,
                  source: str = 'auto',
-                 ignore_labels: Sequence[int] = (255, ),
-                 background_labels: Sequence[int] = (),
+                 ignore_labels: Optional[Sequence[int]] = None,
+                 background_labels: Optional[Sequence[int]] = None,
                  classes: Optional[Sequence[int]] = None,
                  mix_clean_ratio: float = 0.0,
                  seed: int = 0,
@@ -76,8 +84,12 @@ class UnSegProtect(BaseTransform):
                                  num_points=num_points, seed=seed, device=device, dtype=dtype,
                                  batch_size=1, parity=parity)
         self.source = source
-        self.ignore_labels = tuple(ignore_labels)
-        self.background_labels = tuple(background_labels)
+        rules = LabelRules() if format is None else label_rules(format)
+        self.rules = LabelRules(
+            ignore_labels=rules.ignore_labels if ignore_labels is None else tuple(ignore_labels),
+            background_labels=rules.background_labels if background_labels is None
+            else tuple(background_labels),
+            objects_required=rules.objects_required)
         self.classes = None if classes is None else tuple(classes)
         self.mix_clean_ratio = mix_clean_ratio
         self.method_name = method
@@ -101,7 +113,7 @@ class UnSegProtect(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         img = results['img']
-        key = osp.basename(results['img_path'])
+        key = sample_key(results['img_path'])
         if is_kept_clean(key, self.cfg.seed, self.mix_clean_ratio):
             return results
         protected = self._from_cache(results['img_path']) if self.cache else None
@@ -113,8 +125,7 @@ class UnSegProtect(BaseTransform):
                     raise ValueError(f'{results["img_path"]}: UnSegProtect needs the image as '
                                      f'loaded (integer 0-255 values); move it before any '
                                      f'normalisation or resizing')
-            prompts = objects_from_results(results, self.source, self.ignore_labels,
-                                           self.background_labels, self.classes)
+            _key, prompts = prompts_of_sample(results, self.rules, self.source, self.classes)
             protected = self.method([as_uint8], [prompts], [key])[0].image
         if protected.shape != img.shape:
             raise ValueError(f'protected image for {results["img_path"]} is {protected.shape}, '
