@@ -73,6 +73,11 @@ methods = dict(
     # ... trained with the gain inside the min-min
     unseg_natural_hp5_train8_sur96_gain4_trained=candidate(
         'natural-hp5-train8-sur96-gain4-trained'),
+    # the sur96 recipe with the released code's all-ones generator target instead of the true
+    # masks (the objective ablation)
+    unseg_natural_hp5_train8_sur96_ones=candidate('natural-hp5-train8-sur96-ones'),
+    # the sur96 recipe trained twice as long (40 epochs; the training-length ablation)
+    unseg_natural_hp5_train8_sur96_long=candidate('natural-hp5-train8-sur96-long'),
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
@@ -138,6 +143,8 @@ studies = dict(
                              'unseg_natural_hp5_train8_sur96_rescale',
                              'unseg_natural_hp5_train8_sur96_gain4',
                              'unseg_natural_hp5_train8_sur96_gain4_trained',
+                             'unseg_natural_hp5_train8_sur96_ones',
+                             'unseg_natural_hp5_train8_sur96_long',
                              'grating_objects'],
                     defences=['none'], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
