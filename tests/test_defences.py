@@ -1,6 +1,7 @@
 """Defences: image squeezing transforms and PGD adversarial training."""
 import copy
 import math
+import os
 
 import cv2
 import numpy as np
@@ -225,28 +226,54 @@ def test_sat_attacks_only_part_of_the_batch(mini_root, tmp_path, in_repo_root):
         PGDAdversarialTraining(model=runner.model.model, adversarial_fraction=0)
 
 
-def test_offline_tool_writes_the_defended_copy(mini_root, tmp_path, capsys):
+def test_benchmark_writes_the_defended_copy_of_a_protected_one(mini_root, tmp_path, capsys):
+    """benchmarks/defended_copy.py (the publishing tool has no --defence: a data owner never
+    publishes a defended copy)."""
+    import json
     import os.path as osp
+    import sys
 
     import mmcv
+    from conftest import REPO_ROOT
     from tools_entry import protect_main
 
     from unseg_mm.apis.dataset_formats import format_spec
     from unseg_mm.apis.protect_dataset import build_samples
+    sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
+    from defended_copy import RECORD
+    from defended_copy import main as defend_main
     src = osp.join(mini_root, 'hqseg')
     plain, defended = str(tmp_path / 'plain'), str(tmp_path / 'defended')
     common = ['--format', 'hqseg', '--src', src, '--method', 'synper', '--no-progress']
     assert protect_main(common + ['--dst', plain]) == 0
-    assert protect_main(common + ['--dst', defended, '--defence', 'JPEGCompression',
-                                  '--defence-options', 'quality=30']) == 0
+    with pytest.raises(SystemExit):  # the publishing tool refuses the benchmark-only option
+        protect_main(common + ['--dst', str(tmp_path / 'x'), '--defence', 'JPEGCompression'])
+    args = ['--src', plain, '--dst', defended, '--defence', 'JPEGCompression',
+            '--defence-options', 'quality=30']
+    assert defend_main(args) == 0
     jpeg = JPEGCompression(30)
+    manifest = json.load(open(osp.join(plain, 'unseg_manifest.json')))
+    record = json.load(open(osp.join(defended, RECORD)))
+    assert [e['path'] for e in record['images']] == [e['path'] for e in manifest['images']]
     for info in build_samples(format_spec('hqseg', src), src)[:4]:
         rel = osp.relpath(info['img_path'], src)
         expected = jpeg(dict(img=mmcv.imread(osp.join(plain, rel)), img_path=rel))['img']
         assert np.array_equal(mmcv.imread(osp.join(defended, rel)), expected)
-    import json
-    counts = [json.load(open(osp.join(root, 'unseg_manifest.json')))['counts']
-              for root in (plain, defended)]
-    assert counts[0]['protected'] > 0 and counts[1] == counts[0]  # 'protected + JPEG...' counted
-    assert protect_main(common + ['--dst', str(tmp_path / 'x'), '--defence', 'LoadImageFromFile']) == 2
+    assert any(e['max_change'] > 0 for e in record['images'])
+    # non-training files are copied, the protection's own records are not
+    gt = osp.join('DIS5K', 'DIS-TR', 'gt', sorted(os.listdir(osp.join(src, 'DIS5K/DIS-TR/gt')))[0])
+    assert open(osp.join(defended, gt), 'rb').read() == open(osp.join(src, gt), 'rb').read()
+    assert not osp.exists(osp.join(defended, 'unseg_manifest.json'))
+    # a re-run resumes (nothing rewritten); another defence on the same --dst is refused
+    before = {e['path']: os.stat(osp.join(defended, e['path'])).st_mtime_ns
+              for e in record['images']}
+    assert defend_main(args) == 0
+    assert before == {p: os.stat(osp.join(defended, p)).st_mtime_ns for p in before}
+    assert defend_main(args[:5] + ['GrayscaleDefence']) == 2
+    assert 'another defended copy' in capsys.readouterr().err
+    assert defend_main(['--src', plain, '--dst', str(tmp_path / 'y'), '--defence',
+                        'LoadImageFromFile']) == 2
     assert 'not an image defence' in capsys.readouterr().err
+    assert defend_main(['--src', src, '--dst', str(tmp_path / 'z'), '--defence',
+                        'GrayscaleDefence']) == 2
+    assert 'tools/protect_dataset.py' in capsys.readouterr().err

@@ -609,3 +609,37 @@ def test_batch_sizes_are_paths_within_one_grey_level(mini_root, tiny_generator_f
     # resuming with another batch size is another path
     assert _tool(*common, '--batch-size', '4', '--dst', roots[1]) == 2
     assert 'batch_size: 1 -> 4' in capsys.readouterr().err
+
+
+def test_progress_records_latest_entry_wins_and_cut_lines_are_redone(tmp_path):
+    from unseg_mm.apis.progress import Status, append_record, read_records
+    path = str(tmp_path / 'p' / 'shard-0000-of-0001.jsonl')
+    append_record(path, dict(path='a.jpg', status=Status.FAILED.value, error='x'))
+    append_record(path, dict(path='b.jpg', status=Status.CLEAN_MIX.value))
+    append_record(path, dict(path='a.jpg', status=Status.PROTECTED.value))
+    with open(path, 'a') as f:
+        f.write('{"path": "c.jpg", "sta')  # a line cut by a kill
+    records = read_records(path)
+    assert sorted(records) == ['a.jpg', 'b.jpg']
+    assert Status(records['a.jpg']['status']) is Status.PROTECTED
+    assert Status(records['b.jpg']['status']).published_clean
+    assert not Status.PROTECTED.published_clean
+    with pytest.raises(ValueError):
+        Status('protected + JPEGCompression')  # the tool writes only its own statuses
+
+
+def test_publish_helper_restores_kept_pixels_rounds_and_measures():
+    from unseg_mm.apis.publish import object_union, publish
+    image = np.full((4, 4, 3), 100, np.uint8)
+    obj = np.zeros((4, 4), bool)
+    obj[:2] = True
+    keep = np.zeros((4, 4), bool)
+    keep[3, 3] = True
+    changed = image.astype(np.float32)
+    changed[:2] += 2.5   # inside the object: rounds half to even -> 102
+    changed[2:] -= 1.4   # elsewhere -> 99, except the kept pixel
+    result = publish(image, changed, ImagePrompts(objects=[obj], keep_clean=keep))
+    assert (result.image[:2] == 102).all() and (result.image[2, :] == 99).all()
+    assert (result.image[3, 3] == 100).all() and (result.image[3, :3] == 99).all()
+    assert (result.linf_object, result.linf_background, result.num_objects) == (2, 1, 1)
+    assert np.array_equal(object_union(ImagePrompts(), (2, 3)), np.zeros((2, 3), bool))

@@ -70,13 +70,6 @@ def parse_args(argv=None):
     parser.add_argument('--jpeg-quality', type=int, default=None,
                         help='write JPEG at this quality instead of lossless PNG (weakens the '
                         'protection; the reference wrote JPEG q95)')
-    parser.add_argument('--defence', metavar='TYPE',
-                        help='apply this image defence (JPEGCompression, GrayscaleDefence, '
-                        'BitDepthReduction, MedianFilter, GaussianFilter) to every training image '
-                        'after protection: the copy a trainer using it would train on (for '
-                        'benchmarks, not for publishing)')
-    parser.add_argument('--defence-options', nargs='+', action=DictAction, default={},
-                        metavar='KEY=VALUE', help='e.g. quality=10 for JPEGCompression')
     parser.add_argument('--batch-size', type=int, default=1,
                         help='images per generator pass (1 reproduces the dataset transform '
                         'bit for bit; larger batches are faster on GPUs)')
@@ -129,8 +122,6 @@ def main(argv=None) -> int:
                        classes=[c.strip() for c in args.classes.split(',')]
                        if args.classes else None,
                        mix_clean_ratio=args.mix_clean_ratio, jpeg_quality=args.jpeg_quality,
-                       defence=dict(type=args.defence, **args.defence_options)
-                       if args.defence else None,
                        num_shards=num_shards, shard_id=shard_id, preview=args.preview,
                        show_progress=not args.no_progress, num_threads=args.num_threads,
                        allow_mixed_numerics=args.allow_mixed_numerics)

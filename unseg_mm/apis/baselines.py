@@ -16,6 +16,7 @@ from typing import List, Sequence
 import numpy as np
 
 from .protect import ImagePrompts, ProtectResult, image_seed
+from .publish import publish
 
 BACKGROUND = -1
 
@@ -24,26 +25,9 @@ def _class_rng(seed: int, label: int, salt: int) -> np.random.Generator:
     return np.random.default_rng([seed, salt, label + 1])
 
 
-def _union(prompt: ImagePrompts, shape) -> np.ndarray:
-    region = np.zeros(shape, bool)
-    for obj in prompt.objects:
-        region |= obj.astype(bool)
-    return region
-
-
 def _publish(image: np.ndarray, delta: np.ndarray, prompt: ImagePrompts) -> ProtectResult:
-    """Add ``delta`` (H x W x 3, grey levels), keep ``keep_clean`` pixels, round and clip."""
-    region = _union(prompt, image.shape[:2])
-    if prompt.keep_clean is not None:
-        delta[prompt.keep_clean.astype(bool) & ~region] = 0
-    published = np.clip(np.rint(image.astype(np.float32) + delta), 0, 255).astype(np.uint8)
-    return _result(image, published, region, len(prompt.objects))
-
-
-def _result(image, published, region, num_objects) -> ProtectResult:
-    diff = np.abs(published.astype(np.int16) - image.astype(np.int16)).max(axis=2)
-    return ProtectResult(published, int(diff[region].max(initial=0)),
-                         int(diff[~region].max(initial=0)), num_objects)
+    """Add ``delta`` (H x W x 3, grey levels) and publish (keep_clean restored, rounded, clipped)."""
+    return publish(image, image.astype(np.float32) + delta, prompt)
 
 
 class _Additive(ABC):
@@ -278,10 +262,5 @@ class CUDA:
             for i, obj in enumerate(prompt.objects):
                 obj = obj.astype(bool)
                 out[obj] = self.filtered(image, prompt.label_of(i))[obj]
-            region = _union(prompt, image.shape[:2])
-            if prompt.keep_clean is not None:
-                keep = prompt.keep_clean.astype(bool) & ~region
-                out[keep] = image[keep]
-            published = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-            results.append(_result(image, published, region, len(prompt.objects)))
+            results.append(publish(image, out, prompt))
         return results

@@ -1,10 +1,15 @@
-"""Crash-safe file writing and hashing shared by checkpoints and the offline tool."""
+"""Crash-safe file writing, hashing and weight-file reading shared by checkpoints, models and the
+offline tool. A leaf module: it imports nothing from unseg_mm, so models can use it too."""
 import hashlib
 import os
 import os.path as osp
+import pickle
+import shutil
 import tempfile
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Dict, Iterator
+
+import torch
 
 
 def file_sha256(path: str) -> str:
@@ -41,3 +46,42 @@ def atomic_output(path: str) -> Iterator[str]:
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` durably under a temporary name beside ``path``, then rename it into place."""
+    with atomic_output(path) as tmp:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def atomic_copy(src: str, dst: str) -> None:
+    """Copy ``src`` to ``dst`` through a temporary name (never a half-copied ``dst``)."""
+    with atomic_output(dst) as tmp:
+        shutil.copyfile(src, tmp)
+
+
+def load_state_dict_file(path: str) -> Dict[str, torch.Tensor]:
+    """Tensors of a checkpoint file, never executing pickled code.
+
+    ``.safetensors`` files are read with safetensors; anything else with
+    ``torch.load(weights_only=True)``. A ``state_dict`` / ``model`` wrapper is unwrapped.
+    """
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        return load_file(path, device='cpu')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint {path!r} does not exist')
+    try:
+        obj = torch.load(path, map_location='cpu', weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
+        raise ValueError(f'cannot read checkpoint {path!r} as plain tensors ({exc}); convert it '
+                         f'to a state_dict of tensors or to .safetensors') from exc
+    for key in ('state_dict', 'model'):
+        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
+            obj = obj[key]
+    if not isinstance(obj, dict):
+        raise ValueError(f'checkpoint {path!r} holds a {type(obj).__name__}, not a state_dict')
+    return obj

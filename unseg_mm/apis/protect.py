@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from ..models.generator import UnSegGenerator
 from ..models.prompts import Prompts, masks_to_boxes, sample_points
 from ..structures import ImagePrompts, ProtectResult  # noqa: F401  (re-exported)
+from .publish import object_union, publish, region_linf
 
 PROMPT_TYPES = ('mask', 'box', 'point')
 MULTI_OBJECT_RULES = ('union', 'per_object')
@@ -167,7 +168,7 @@ def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
             continue
         framed = _to_frame(image, frame, channel_order)
         if cfg.multi_object == 'union':
-            masks = [np.logical_or.reduce([o.astype(bool) for o in prompt.objects])]
+            masks = [object_union(prompt, image.shape[:2])]
         else:
             masks = prompt.objects
         passes += [(idx, k, framed, _mask_to_frame(m, frame)) for k, m in enumerate(masks)]
@@ -210,19 +211,12 @@ def apply_pattern(image: np.ndarray, pattern: Optional[torch.Tensor], prompt: Im
     """Scale ``pattern`` by the region budgets and add it to ``image`` (uint8, rounded, clipped)."""
     if pattern is None:
         return ProtectResult(image.copy(), 0, 0, 0)
-    h, w = image.shape[:2]
-    region = np.logical_or.reduce([o.astype(bool) for o in prompt.objects])
+    region = object_union(prompt, image.shape[:2])
     budget = np.where(region, cfg.eps_object, cfg.eps_background).astype(np.float32) * 255.0
-    if prompt.keep_clean is not None:
-        budget[prompt.keep_clean.astype(bool) & ~region] = 0.0
     delta = pattern.numpy().transpose(1, 2, 0)  # H x W x 3, RGB
     if channel_order == 'bgr':
         delta = delta[..., ::-1]
-    delta = delta * budget[..., None]
-    published = np.clip(np.rint(image.astype(np.float32) + delta), 0, 255).astype(np.uint8)
-    diff = np.abs(published.astype(np.int16) - image.astype(np.int16)).max(axis=2)
-    return ProtectResult(published, int(diff[region].max(initial=0)),
-                         int(diff[~region].max(initial=0)), len(prompt.objects))
+    return publish(image, image.astype(np.float32) + delta * budget[..., None], prompt, region)
 
 
 def _reference_frame(image: np.ndarray, frame: int, channel_order: str) -> torch.Tensor:
@@ -265,7 +259,7 @@ def protect_reference(images: Sequence[np.ndarray], prompts: Sequence[ImagePromp
         if not prompt.objects:
             results.append(ProtectResult(image.copy(), 0, 0, 0))
             continue
-        union = np.logical_or.reduce([o.astype(bool) for o in prompt.objects])
+        union = object_union(prompt, image.shape[:2])
         mask = _reference_mask(union, frame)
         if mask.sum() == 0:
             results.append(ProtectResult(image.copy(), 0, 0, 0))
@@ -288,9 +282,8 @@ def protect_reference(images: Sequence[np.ndarray], prompts: Sequence[ImagePromp
         if channel_order == 'bgr':
             published = np.ascontiguousarray(published[..., ::-1])
         inside = region[0, 0, :h, :w].numpy() > 0.5
-        diff = np.abs(published.astype(np.int16) - image.astype(np.int16)).max(axis=2)
-        results.append(ProtectResult(published, int(diff[inside].max(initial=0)),
-                                     int(diff[~inside].max(initial=0)), len(prompt.objects)))
+        results.append(ProtectResult(published, *region_linf(image, published, inside),
+                                     len(prompt.objects)))
     return results
 
 
