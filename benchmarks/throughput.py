@@ -32,7 +32,7 @@ def _generator_file(arch: str, work: str) -> str:
     import torch
     from unseg_mm.apis.checkpoint import save_generator
     from unseg_mm.models import SAMSurrogate, UnSegGenerator
-    from unseg_mm.models.generator import sam_state_dict_from
+    from unseg_mm.apis.checkpoint import sam_state_dict_from
     if arch == 'tiny':
         return osp.join(ROOT, 'checkpoints', 'unseg_generator_tiny_mini-hqseg.pth')
     path = osp.join(work, f'generator_{arch}.pth')

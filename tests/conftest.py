@@ -26,7 +26,7 @@ def tiny_sam_file(tmp_path_factory):
     """A SAM-layout checkpoint of the tiny architecture (random weights, written by the test)."""
     import torch
     from unseg_mm.models import SAMSurrogate
-    from unseg_mm.models.generator import sam_state_dict_from
+    from unseg_mm.apis.checkpoint import sam_state_dict_from
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp('sam') / 'sam_tiny.pth'
     torch.save(sam_state_dict_from(SAMSurrogate(arch='tiny')), path)

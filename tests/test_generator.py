@@ -3,10 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from unseg_mm.apis.checkpoint import load_generator, read_generator_file, save_generator
+from unseg_mm.apis.checkpoint import (load_generator, read_generator_file, sam_state_dict_from,
+                                      save_generator)
 from unseg_mm.apis.protect import ImagePrompts, ProtectConfig, protect
 from unseg_mm.models import SAMSurrogate, UnSegGenerator
-from unseg_mm.models.generator import highpass, is_trainable_name, sam_state_dict_from
+from unseg_mm.models.generator import highpass, is_trainable_name
 from unseg_mm.models.prompts import Prompts, masks_to_boxes, noisy_masks, sample_points
 from unseg_mm.models.surrogate import mae_to_sam_encoder
 

@@ -4,11 +4,9 @@ Multi-GPU: ``torchrun --nproc-per-node N tools/test.py CONFIG CKPT --launcher py
 """
 import argparse
 import json
-import os
 
-from mmengine.config import DictAction
-
-from unseg_mm.apis.runner import build_runner_cfg, run_testing
+from unseg_mm.apis.runner import (add_runner_args, build_runner_cfg, parse_runner_args,
+                                  run_testing)
 
 
 def parse_args(argv=None):
@@ -17,16 +15,8 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--out', help='also write the metrics to this JSON file')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value pairs, e.g. test_dataloader.batch_size=1')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-                        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser, 'test_dataloader.batch_size=1')
+    return parse_runner_args(parser, argv)
 
 
 def main(argv=None):

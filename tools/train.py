@@ -4,11 +4,9 @@ OpenMMLab-style CLI (the union of mmseg 1.x's and mmdet 3.x's tools/train.py). M
 multi-node: ``torchrun --nproc-per-node N tools/train.py CONFIG --launcher pytorch``.
 """
 import argparse
-import os
 
-from mmengine.config import DictAction
-
-from unseg_mm.apis.runner import build_runner_cfg, run_training
+from unseg_mm.apis.runner import (add_runner_args, build_runner_cfg, parse_runner_args,
+                                  run_training)
 
 
 def parse_args(argv=None):
@@ -23,18 +21,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--auto-scale-lr', action='store_true',
         help='scale the learning rate by the actual batch size (needs auto_scale_lr in the config)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value pairs, e.g. train_cfg.max_iters=10 '
-        'or key="[a,b]"; nested lists/tuples need quotes and no spaces')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-                        help='job launcher')
-    # torch >= 2.0's launcher passes --local-rank; older ones --local_rank.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_runner_args(parser, 'train_cfg.max_iters=10 or key="[a,b]"; nested lists/tuples need '
+                    'quotes and no spaces')
+    return parse_runner_args(parser, argv)
 
 
 def main(argv=None):

@@ -14,14 +14,29 @@ import os.path as osp
 from typing import Dict, Optional
 
 import torch
+from torch import nn
 
-from ..models.generator import SAM_PREFIXES, UnSegGenerator, is_trainable_name, resolve_relative
-from ..models.sam_builder import check_shapes, infer_arch, load_state_dict_file
-from .fileio import atomic_output, file_sha256
+from ..models.generator import SAM_PREFIXES, UnSegGenerator, is_trainable_name
+from ..models.sam_builder import check_shapes, infer_arch
+from .fileio import atomic_output, file_sha256, load_state_dict_file
 
 FORMAT = 'unseg_mm.generator/v1'
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
              'pattern_highpass', 'pattern_gain')
+
+
+def sam_state_dict_from(model: nn.Module) -> Dict[str, torch.Tensor]:
+    """SAM-layout state dict (image_encoder./prompt_encoder./mask_decoder.) of a SAM-like model."""
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()
+            if k.startswith(SAM_PREFIXES) and not is_trainable_name(k)}
+
+
+def resolve_relative(path: Optional[str], base_file: str) -> Optional[str]:
+    """Locate ``path`` recorded in ``base_file``: relative to its folder first, then as given."""
+    if path is None or osp.isabs(path):
+        return path
+    beside = osp.join(osp.dirname(osp.abspath(base_file)), path)
+    return beside if osp.exists(beside) else path
 
 
 def atomic_torch_save(obj, path: str) -> None:

@@ -4,7 +4,9 @@ The same entry points serve mmseg configs (``default_scope='mmseg'``), mmdet con
 (``default_scope='mmdet'``) and unseg_mm's own configs, so the scope is read from the config, or
 inferred from which library registers the config's model type when a config does not set one.
 """
+import argparse
 import logging
+import os
 import os.path as osp
 from typing import Optional
 
@@ -16,6 +18,28 @@ from mmengine.runner import Runner
 import unseg_mm  # noqa: F401  (registers unseg_mm modules and applies compat work-arounds)
 
 SCOPES = ('mmseg', 'mmdet')
+
+
+def add_runner_args(parser: argparse.ArgumentParser, cfg_options_example: str) -> None:
+    """The options ``tools/train.py`` and ``tools/test.py`` share: ``--cfg-options``,
+    ``--launcher`` and the rank the launcher passes."""
+    from mmengine.config import DictAction
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help=f'override config settings, key=value pairs, e.g. {cfg_options_example}')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher')
+    # torch >= 2.0's launcher passes --local-rank; older ones --local_rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """Parse, and export the local rank for distributed launchers that only pass it as an
+    option."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
 
 
 def infer_default_scope(cfg: Config) -> str:

@@ -2,17 +2,24 @@
 
 ``vit_b`` is SAM ViT-B exactly as ``segment_anything.build_sam_vit_b`` builds it (1024 px input,
 16 px patches, 64 x 64 x 256 image embedding), so its weights load from ``sam_vit_b_01ec64.pth``.
-``tiny`` is the same architecture shrunk to train on a CPU in minutes.
+``tiny`` is the same architecture shrunk to train on a CPU in minutes. :class:`SAMBase` is what
+the generator and the surrogate share: the image and prompt encoders, the input normalisation and
+the input checks.
 """
-import os.path as osp
-import pickle
 from functools import partial
 from typing import Dict, List, Optional, Tuple
 
 import torch
 from segment_anything.modeling import ImageEncoderViT, PromptEncoder, TwoWayTransformer
 from segment_anything.modeling.common import LayerNorm2d  # noqa: F401  (re-exported)
+from mmengine.model import BaseModule
 from torch import nn
+
+from .prompts import Prompts, encode_prompts
+
+# UnSeg normalises [0, 1] RGB inputs with ImageNet statistics (not SAM's 0-255 constants).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 SAM_ARCHS: Dict[str, dict] = {
     'vit_b': dict(
@@ -118,30 +125,6 @@ def build_two_way_transformer(cfg: dict) -> TwoWayTransformer:
         num_heads=cfg['decoder_num_heads'])
 
 
-def load_state_dict_file(path: str) -> Dict[str, torch.Tensor]:
-    """Tensors of a checkpoint file, never executing pickled code.
-
-    ``.safetensors`` files are read with safetensors; anything else with
-    ``torch.load(weights_only=True)``. A ``state_dict`` / ``model`` wrapper is unwrapped.
-    """
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        return load_file(path, device='cpu')
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path!r} does not exist')
-    try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
-        raise ValueError(f'cannot read checkpoint {path!r} as plain tensors ({exc}); convert it '
-                         f'to a state_dict of tensors or to .safetensors') from exc
-    for key in ('state_dict', 'model'):
-        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
-            obj = obj[key]
-    if not isinstance(obj, dict):
-        raise ValueError(f'checkpoint {path!r} holds a {type(obj).__name__}, not a state_dict')
-    return obj
-
-
 def check_shapes(module: nn.Module, state: Dict[str, torch.Tensor], source: str,
                  ignore_prefixes: Tuple[str, ...] = ()) -> List[str]:
     """Raise a ValueError naming ``source`` if ``state`` does not fit ``module``'s shapes.
@@ -170,3 +153,51 @@ def infer_arch(state: Dict[str, torch.Tensor], prefix: str = 'image_encoder.') -
         if cfg['embed_dim'] == weight.shape[0] and cfg['depth'] == depth:
             return name
     return None
+
+
+class SAMBase(BaseModule):
+    """SAM's image encoder and prompt encoder at architecture ``arch``, for [0, 1] RGB inputs.
+
+    Subclasses add their mask decoder (``self.mask_decoder``) and their forward. Inputs are
+    normalised with ImageNet statistics (UnSeg's convention) and must be square at ``img_size``.
+
+    Args:
+        arch: SAM architecture name (see :data:`SAM_ARCHS`); ``arch_overrides`` (e.g.
+            ``img_size``, ``patch_size``) change its geometry.
+        mask_prompt_value: value a mask prompt's foreground is fed to SAM's prompt encoder with
+            (255, UnSeg's convention).
+    """
+
+    def __init__(self, arch: str, mask_prompt_value: float = 255.0,
+                 init_cfg: Optional[dict] = None, **arch_overrides) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.arch = arch
+        self.arch_cfg = get_arch(arch, **arch_overrides)
+        self.img_size = self.arch_cfg['img_size']
+        self.mask_prompt_value = mask_prompt_value
+        self.image_encoder = build_image_encoder(self.arch_cfg)
+        self.prompt_encoder = build_prompt_encoder(self.arch_cfg)
+        self.register_buffer('pixel_mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), False)
+        self.register_buffer('pixel_std', torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), False)
+
+    def init_weights(self) -> None:
+        # segment_anything modules initialise themselves; weights come from checkpoints loaded by
+        # the subclasses. Nothing for mmengine's initialiser to do.
+        pass
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        return (images - self.pixel_mean) / self.pixel_std
+
+    def check_inputs(self, images: torch.Tensor, prompts: Prompts, what: str) -> None:
+        """Raise ``ValueError`` unless ``images`` are S x S at this model's size with one prompt
+        set each."""
+        if images.shape[-2:] != (self.img_size, self.img_size):
+            raise ValueError(f'{what} takes {self.img_size}x{self.img_size} inputs, got '
+                             f'{tuple(images.shape[-2:])}; resize and pad first')
+        if prompts.batch_size != images.shape[0]:
+            raise ValueError(f'{prompts.batch_size} prompt sets for {images.shape[0]} images')
+
+    def encode_prompts(self, prompts: Prompts):
+        """(sparse, dense) prompt embeddings and the dense positional encoding."""
+        sparse, dense = encode_prompts(self.prompt_encoder, prompts, self.mask_prompt_value)
+        return sparse, dense, self.prompt_encoder.get_dense_pe()

@@ -4,14 +4,12 @@ from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
-from .generator import IMAGENET_MEAN, IMAGENET_STD
+from ..apis.fileio import load_state_dict_file
 from .noise_decoder import BatchedMaskDecoder
-from .prompts import Prompts, encode_prompts
-from .sam_builder import (build_image_encoder, build_prompt_encoder, build_two_way_transformer,
-                          get_arch, load_state_dict_file)
+from .prompts import Prompts
+from .sam_builder import SAMBase, build_two_way_transformer
 
 
 def mae_to_sam_encoder(state: Dict[str, torch.Tensor], grid: int) -> Dict[str, torch.Tensor]:
@@ -39,7 +37,7 @@ def mae_to_sam_encoder(state: Dict[str, torch.Tensor], grid: int) -> Dict[str, t
 
 
 @MODELS.register_module()
-class SAMSurrogate(BaseModule):
+class SAMSurrogate(SAMBase):
     """A SAM-architecture interactive segmenter predicting one mask per prompt set.
 
     Args:
@@ -60,26 +58,16 @@ class SAMSurrogate(BaseModule):
                  mae_checkpoint: Optional[str] = None,
                  mask_prompt_value: float = 255.0,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        cfg = get_arch(arch, img_size=img_size, patch_size=patch_size)
-        self.arch = arch
-        self.img_size = cfg['img_size']
-        self.mask_prompt_value = mask_prompt_value
-        self.image_encoder = build_image_encoder(cfg)
-        self.prompt_encoder = build_prompt_encoder(cfg)
+        super().__init__(arch, mask_prompt_value, init_cfg, img_size=img_size,
+                         patch_size=patch_size)
+        cfg = self.arch_cfg
         self.mask_decoder = BatchedMaskDecoder(
             transformer_dim=cfg['prompt_embed_dim'],
             transformer=build_two_way_transformer(cfg),
             iou_head_hidden_dim=cfg['iou_head_hidden_dim'])
-        self.register_buffer('pixel_mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), False)
-        self.register_buffer('pixel_std', torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), False)
         self.mae_checkpoint = mae_checkpoint
         if mae_checkpoint is not None:
             self.load_mae_weights(mae_checkpoint)
-
-    def init_weights(self) -> None:
-        # segment_anything modules initialise themselves; MAE weights are loaded in __init__.
-        pass
 
     def load_mae_weights(self, path: str) -> None:
         grid = self.img_size // self.image_encoder.patch_embed.proj.stride[0]
@@ -93,11 +81,8 @@ class SAMSurrogate(BaseModule):
 
     def forward(self, images: torch.Tensor, prompts: Prompts) -> torch.Tensor:
         """Mask logits B x 1 x S/4 x S/4 for ``images`` (B x 3 x S x S in [0, 1])."""
-        if images.shape[-2:] != (self.img_size, self.img_size):
-            raise ValueError(f'surrogate takes {self.img_size}x{self.img_size} inputs, got '
-                             f'{tuple(images.shape[-2:])}')
-        embeddings = self.image_encoder((images - self.pixel_mean) / self.pixel_std)
-        sparse, dense = encode_prompts(self.prompt_encoder, prompts, self.mask_prompt_value)
-        masks, _ = self.mask_decoder(embeddings, self.prompt_encoder.get_dense_pe(), sparse, dense,
-                                     multimask_output=False)
+        self.check_inputs(images, prompts, 'surrogate')
+        embeddings = self.image_encoder(self.normalize(images))
+        sparse, dense, dense_pe = self.encode_prompts(prompts)
+        masks, _ = self.mask_decoder(embeddings, dense_pe, sparse, dense, multimask_output=False)
         return masks

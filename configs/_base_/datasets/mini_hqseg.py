@@ -1,6 +1,8 @@
 # The mini HQSeg-44K set written by tools/make_mini_datasets.py (the HQSeg-44K folder layout),
-# for the tiny generator: the generator's 256 px frame, large-scale jitter as UnSeg trains.
-dataset_type = 'HQSegDataset'
+# for the tiny generator: hqseg44k.py at the generator's 256 px frame, with the subsets the mini
+# set has, batch 8 and the jitter scaled to the small images.
+_base_ = './hqseg44k.py'
+
 data_root = 'data/mini/hqseg'
 frame = 256
 train_subsets = [
@@ -14,38 +16,18 @@ val_subsets = [
     dict(im_dir='thin_object_detection/ThinObject5K/images_test',
          gt_dir='thin_object_detection/ThinObject5K/masks_test'),
 ]
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadBinaryMask'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomResize', scale=(frame, frame), ratio_range=(0.3, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(frame, frame)),
-    dict(type='PackSegInputs')
-]
-val_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadBinaryMask'),
-    dict(type='Resize', scale=(frame, frame), keep_ratio=True),
-    dict(type='PackSegInputs')
-]
+# the base's pipelines at this frame, with the jitter scaled to the small images
+train_pipeline = _base_.train_pipeline
+train_pipeline[3].update(scale=(frame, frame), ratio_range=(0.3, 2.0))
+train_pipeline[4].update(crop_size=(frame, frame))
+val_pipeline = _base_.val_pipeline
+val_pipeline[2].update(scale=(frame, frame))
 train_dataloader = dict(
     batch_size=8,
-    num_workers=2,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, subsets=train_subsets, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, subsets=train_subsets, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
-    num_workers=2,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        subsets=val_subsets,
-        pipeline=val_pipeline,
-        test_mode=True))
+    dataset=dict(data_root=data_root, subsets=val_subsets, pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
