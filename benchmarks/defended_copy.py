@@ -23,7 +23,8 @@ import numpy as np
 from mmengine.config import DictAction
 
 from unseg_mm.apis.dataset_formats import list_files
-from unseg_mm.apis.fileio import atomic_copy, atomic_write, file_sha256
+from unseg_mm.apis.fileio import (atomic_write, check_source_and_destination,
+                                  copy_unless_identical, file_sha256)
 from unseg_mm.apis.progress import MANIFEST, PROGRESS_DIR
 from unseg_mm.apis.writer import PREVIEW, check_lossless, encode_image
 
@@ -57,8 +58,7 @@ def defended_copy(src: str, dst: str, defence: dict) -> dict:
     if not manifest.get('complete'):
         raise ValueError(f'{src} is not a complete protected copy (see its manifest); finish it '
                          f'with tools/protect_dataset.py first')
-    if osp.realpath(dst) == osp.realpath(src):
-        raise ValueError('--dst must differ from --src (the protected copy is never modified)')
+    check_source_and_destination(src, dst)
     transform = build_defence(defence)
     record_path = osp.join(dst, RECORD)
     source_sha = file_sha256(manifest_path)
@@ -75,9 +75,7 @@ def defended_copy(src: str, dst: str, defence: dict) -> dict:
     for rel in list_files(src):
         if rel in training or rel in (MANIFEST, PREVIEW) or rel.startswith(PROGRESS_DIR + os.sep):
             continue
-        out = osp.join(dst, rel)
-        if not (osp.isfile(out) and file_sha256(out) == file_sha256(osp.join(src, rel))):
-            atomic_copy(osp.join(src, rel), out)
+        copy_unless_identical(osp.join(src, rel), osp.join(dst, rel))
     images = []
     for entry in manifest['images']:
         rel = entry['path']

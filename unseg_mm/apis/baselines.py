@@ -25,11 +25,6 @@ def _class_rng(seed: int, label: int, salt: int) -> np.random.Generator:
     return np.random.default_rng([seed, salt, label + 1])
 
 
-def _publish(image: np.ndarray, delta: np.ndarray, prompt: ImagePrompts) -> ProtectResult:
-    """Add ``delta`` (H x W x 3, grey levels) and publish (keep_clean restored, rounded, clipped)."""
-    return publish(image, image.astype(np.float32) + delta, prompt)
-
-
 class _Additive(ABC):
     """Composite of per-class additive patterns: object k gets its class pattern at
     ``eps_object``, the rest of the image the background pattern at ``eps_background``."""
@@ -62,7 +57,7 @@ class _Additive(ABC):
                 delta[obj] = 255 * self.eps_object * pattern[obj]
             if channel_order == 'bgr':
                 delta = delta[..., ::-1]
-            results.append(_publish(image, delta, prompt))
+            results.append(publish(image, image.astype(np.float32) + delta, prompt))
         return results
 
 

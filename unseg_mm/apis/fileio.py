@@ -63,6 +63,25 @@ def atomic_copy(src: str, dst: str) -> None:
         shutil.copyfile(src, tmp)
 
 
+def copy_unless_identical(src: str, dst: str) -> bool:
+    """Copy ``src`` to ``dst`` atomically unless ``dst`` already has the same bytes (size, then
+    SHA-256); returns whether it copied. What a resumed copy of a tree skips."""
+    if osp.isfile(dst) and osp.getsize(dst) == osp.getsize(src) and \
+            file_sha256(dst) == file_sha256(src):
+        return False
+    atomic_copy(src, dst)
+    return True
+
+
+def check_source_and_destination(src: str, dst: str) -> None:
+    """Raise ``ValueError`` if ``dst`` is ``src`` or inside it: tools that write a copy of a
+    dataset tree never modify their source."""
+    src_abs, dst_abs = osp.realpath(src), osp.realpath(dst)
+    if src_abs == dst_abs or dst_abs.startswith(src_abs + os.sep):
+        raise ValueError(f'destination {dst!r} must not be the source or inside it ({src!r}); '
+                         f'the source is never modified')
+
+
 def load_state_dict_file(path: str) -> Dict[str, torch.Tensor]:
     """Tensors of a checkpoint file, never executing pickled code.
 

@@ -40,7 +40,8 @@ from ..datasets.prompt_extraction import prompts_of_sample
 from ..structures import ImagePrompts, sample_key
 from .dataset_formats import format_spec, list_files
 from .dataset_samples import build_samples, check_image_file, class_ids, loading_pipeline
-from .fileio import atomic_copy, atomic_write, file_sha256
+from .fileio import (atomic_copy, atomic_write, check_source_and_destination,
+                     copy_unless_identical, file_sha256)
 from .progress import (MANIFEST, Status, append_record, check_same_settings, is_done,
                        merge_manifest, numerics_id, pin_numerics, read_records, shard_file,
                        write_shard_summary)
@@ -86,13 +87,6 @@ class Summary:
         return self.written / self.seconds if self.seconds > 0 else 0.0
 
 
-def _check_paths(src: str, dst: str) -> None:
-    src_abs, dst_abs = osp.realpath(src), osp.realpath(dst)
-    if src_abs == dst_abs or dst_abs.startswith(src_abs + os.sep):
-        raise ValueError(f'destination {dst!r} must not be the source or inside it ({src!r}); '
-                         f'the source is never modified')
-
-
 @contextmanager
 def torch_threads(num: Optional[int]):
     """Run the block with ``num`` intra-op threads (None: unchanged), restoring them after."""
@@ -115,7 +109,7 @@ class ProtectionRun:
         self.cfg = cfg
         self.method = as_method(method, cfg)
         self.settings = settings_dict(opts, cfg, self.method)
-        _check_paths(opts.src, opts.dst)
+        check_source_and_destination(opts.src, opts.dst)
         self.spec = format_spec(opts.fmt, opts.src)
         self.classes = class_ids(self.spec, opts.src, opts.classes)
         self.pipeline = loading_pipeline(self.spec)
@@ -136,17 +130,8 @@ class ProtectionRun:
     # -- copying -------------------------------------------------------------------------------
     def copy_non_training(self, training: set) -> int:
         """Copy every other file byte for byte (skipping identical ones); returns the count."""
-        count = 0
-        for rel in list_files(self.opts.src):
-            if rel in training:
-                continue
-            src, dst = osp.join(self.opts.src, rel), osp.join(self.opts.dst, rel)
-            if osp.isfile(dst) and osp.getsize(dst) == osp.getsize(src) and \
-                    file_sha256(dst) == file_sha256(src):
-                continue
-            atomic_copy(src, dst)
-            count += 1
-        return count
+        return sum(copy_unless_identical(osp.join(self.opts.src, rel), osp.join(self.opts.dst, rel))
+                   for rel in list_files(self.opts.src) if rel not in training)
 
     # -- one item ------------------------------------------------------------------------------
     def _load(self, info: dict):
@@ -156,8 +141,7 @@ class ProtectionRun:
         results = self.pipeline(copy.deepcopy(info))
         if results is None:
             raise ValueError('the loading pipeline returned nothing')
-        _key, prompts = prompts_of_sample(results, self.spec.rules, classes=self.classes)
-        return results, prompts
+        return results, prompts_of_sample(results, self.spec.rules, classes=self.classes)
 
     def run(self) -> Summary:
         start = time.time()

@@ -12,14 +12,15 @@ Sources, in order of preference for ``source='auto'``:
 * ``gt_bboxes``: the boxes themselves as regions.
 Ignore labels (255) never become objects; ``background_labels`` (VOC's 0) are not objects either.
 
-:func:`prompts_of_sample` is the one path from a loaded sample to its key and prompts, with the
-checks both the offline tool and the transform apply (annotation size, empty binary masks).
+:func:`prompts_of_sample` is the one path from a loaded sample to its prompts, with the checks
+both the offline tool and the transform apply (annotation size, empty binary masks); both key the
+sample with :func:`unseg_mm.structures.sample_key`.
 """
 from typing import Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from ..structures import ImagePrompts, LabelRules, sample_key
+from ..structures import ImagePrompts, LabelRules
 
 SOURCES = ('auto', 'instances', 'semantic', 'polygons', 'boxes')
 
@@ -139,8 +140,8 @@ def objects_from_results(results: dict, source: str = 'auto',
 
 
 def prompts_of_sample(results: dict, rules: LabelRules = LabelRules(), source: str = 'auto',
-                      classes: Optional[Sequence[int]] = None):
-    """``(key, prompts)`` of one loaded sample: what the offline tool and ``UnSegProtect`` both
+                      classes: Optional[Sequence[int]] = None) -> ImagePrompts:
+    """The prompts of one loaded sample: what the offline tool and ``UnSegProtect`` both
     protect, under the same rules and checks.
 
     Args:
@@ -163,4 +164,4 @@ def prompts_of_sample(results: dict, rules: LabelRules = LabelRules(), source: s
     if rules.objects_required and not prompts.objects and classes is None:
         raise ValueError(f'mask {results.get("mask_path", results.get("seg_map_path"))!r} is '
                          f'empty: no object to protect')
-    return sample_key(results['img_path']), prompts
+    return prompts

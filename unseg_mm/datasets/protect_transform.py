@@ -125,7 +125,7 @@ class UnSegProtect(BaseTransform):
                     raise ValueError(f'{results["img_path"]}: UnSegProtect needs the image as '
                                      f'loaded (integer 0-255 values); move it before any '
                                      f'normalisation or resizing')
-            _key, prompts = prompts_of_sample(results, self.rules, self.source, self.classes)
+            prompts = prompts_of_sample(results, self.rules, self.source, self.classes)
             protected = self.method([as_uint8], [prompts], [key])[0].image
         if protected.shape != img.shape:
             raise ValueError(f'protected image for {results["img_path"]} is {protected.shape}, '
