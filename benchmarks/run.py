@@ -45,14 +45,21 @@ def parse_args(argv=None):
 
 
 def _ensure_mini_data(suite, data_root: str) -> None:
-    """(Re)write the mini datasets when missing or rendered by an older world version."""
-    if suite.get('mini_data') is False:
+    """(Re)write the mini datasets when missing or rendered by an older world version.
+
+    A suite's ``mini_data`` may be False (bring your own data) or a dict of
+    :func:`unseg_mm.datasets.mini.make_mini_datasets` arguments (``formats``, ``world``).
+    """
+    spec = suite.get('mini_data')
+    if spec is False:
         return
-    from unseg_mm.datasets.mini import make_mini_datasets, mini_world_is_current
-    if mini_world_is_current(data_root):
+    from unseg_mm.datasets.mini import FORMATS, make_mini_datasets, mini_world_is_current
+    spec = dict(spec) if isinstance(spec, dict) else {}
+    formats = spec.pop('formats', FORMATS)
+    if mini_world_is_current(data_root, formats, spec.get('world')):
         return
     print(f'writing the mini datasets to {data_root}')
-    make_mini_datasets(data_root, show_progress=False)
+    make_mini_datasets(data_root, formats, show_progress=False, **spec)
 
 
 def main(argv=None) -> int:

@@ -217,11 +217,14 @@ TASK_RUN_KEYS = ('config', 'format', 'root', 'protect')
 
 
 def data_version(suite: Config) -> Optional[str]:
-    """The world version of the synthetic mini datasets a suite trains on (None: real data)."""
-    if suite.get('mini_data') is False:
+    """The world version of the synthetic mini datasets a suite trains on (None: real data),
+    with the world the suite chose for them (``mini_data=dict(world=...)``), if any."""
+    spec = suite.get('mini_data')
+    if spec is False:
         return None
     from unseg_mm.datasets.mini import WORLD_VERSION
-    return WORLD_VERSION
+    world = spec.get('world') if isinstance(spec, dict) else None
+    return f'{WORLD_VERSION}/{world}' if world else WORLD_VERSION
 
 
 @functools.lru_cache(maxsize=None)

@@ -216,6 +216,10 @@ def test_stale_records_are_pruned_and_the_world_version_keys_the_cells():
         data_version(suite)
     full = load_suite('full')
     assert data_version(full) is None
+    # A suite in another world keys its cells apart from the default world's.
+    cluttered = load_suite('mini_cluttered')
+    assert data_version(cluttered) == data_version(suite) + '/cluttered'
+    assert list(cluttered.tasks) == ['voc_deeplabv3'] and list(cluttered.studies) == ['objectness']
 
 
 def test_the_weights_a_config_starts_from_key_its_cells(tmp_path, monkeypatch):
@@ -331,3 +335,26 @@ def test_breakdown_separates_objectness_from_class():
     assert s['object_recall'] == pytest.approx(100)
     assert s['objectness_iou'] == pytest.approx(100)
     assert s['class_acc_on_found'] == pytest.approx(20)
+
+
+def test_throughput_cell_measures_serial_and_pipelined_tool_and_bf16_difference(tmp_path):
+    """One small throughput cell end to end (speed is measured by the benchmark, not here):
+    both tool runs, their stage shares and the bf16-vs-float32 pixel difference are reported."""
+    import throughput
+    row = throughput.run_cell('tiny', 2, 'cpu', str(tmp_path), repeats=1, dtype='bfloat16',
+                              tool_images=4)
+    assert row['tool_images'] == 4 and row['dtype'] == 'bfloat16'
+    for workers in (0, 2):
+        assert row[f'tool_w{workers}_ms_per_image'] > 0
+        shares = row[f'stages_w{workers}']
+        assert {'decode', 'generator', 'encode', 'hash', 'write'} <= set(shares)
+        assert abs(sum(shares.values()) - 1) < 1e-6
+    diff = row['bf16_vs_float32']
+    assert 0 <= diff['max_abs'] <= 8 and 0 <= diff['share'] <= 1
+    throughput_dir = tmp_path / 'table'
+    throughput_dir.mkdir()
+    (throughput_dir / 'results.json').write_text(json.dumps(dict(
+        meta=dict(device='cpu', torch='x', threads=2, command='c'), rows=[row])))
+    throughput.write_table(str(throughput_dir))
+    table = (throughput_dir / 'results.md').read_text()
+    assert '| tiny | bfloat16 | 256 | 160x128 | 2 |' in table and 'max ' in table

@@ -350,6 +350,60 @@ def test_world_version_is_recorded_and_checked(tmp_path):
     assert not mini.mini_world_is_current(out, ['voc'])
 
 
+def test_cluttered_world_adds_unlabelled_near_objects_that_every_format_leaves_unlabelled(
+        tmp_path):
+    """The cluttered world puts 2-4 sharp unlabelled objects among the labelled ones; VOC labels
+    them background, ADE20K "other", Cityscapes and COCO void; the choice is recorded."""
+    from unseg_mm.datasets import mini
+    from unseg_mm.datasets.synthetic import CLUTTER_LAYER, NEAR_CLUTTER
+    scene = render_scene(np.random.default_rng(3), 128, 160, num_things=(2, 4),
+                         world='cluttered')
+    kinds = [layer.kind for layer in scene.layers]
+    assert NEAR_CLUTTER[0] <= kinds.count(CLUTTER_LAYER) <= NEAR_CLUTTER[1]
+    assert all(not layer.labelled for layer in scene.layers if layer.kind == CLUTTER_LAYER)
+    natural = render_scene(np.random.default_rng(3), 128, 160, num_things=(2, 4))
+    assert CLUTTER_LAYER not in [layer.kind for layer in natural.layers]
+
+    out = str(tmp_path / 'cluttered')
+    make_mini_datasets(out, ['voc', 'ade20k', 'cityscapes', 'coco_panoptic'], num_train=3,
+                       num_val=1, show_progress=False, world='cluttered')
+    assert mini.mini_world_is_current(out, ['voc', 'coco'], 'cluttered')
+    assert not mini.mini_world_is_current(out, ['voc'])  # not the default world
+
+    def clutter_mask(fmt, i):
+        kwargs = dict(num_things=(2, 4)) if fmt == 'voc' else dict(num_things=(1, 4),
+                                                                    crowd_prob=0.3)
+        scene = render_scene(mini._rng(0, fmt, 'train', i), *mini.DEFAULT_SIZES[fmt],
+                             world='cluttered', **kwargs)
+        index = scene.rasterize()
+        return np.isin(index, [k for k, layer in enumerate(scene.layers)
+                               if layer.kind == CLUTTER_LAYER])
+
+    def label(path):
+        return np.array(Image.open(osp.join(out, path)))
+
+    seen = 0
+    for i in range(3):
+        voc = label(f'VOCdevkit/VOC2012/SegmentationClass/2012_{i:06d}.png')
+        m = clutter_mask('voc', i)
+        assert set(np.unique(voc[m])) <= {0, 255} and (voc[m] == 0).mean() > 0.5
+        m = clutter_mask('ade20k', i)
+        assert (label(f'ADEChallengeData2016/annotations/training/ADE_train_{i + 1:08d}.png')[m]
+                == 0).all()
+        m = clutter_mask('cityscapes', i)
+        city, stem = mini.cityscapes_stem('train', i)
+        train_ids = label(f'cityscapes/gtFine/train/{city}/{stem}_gtFine_labelTrainIds.png')
+        assert (train_ids[m] == 255).all()
+        m = clutter_mask('coco', i)  # both COCO sets are drawn from the 'coco' seeds
+        assert (label(f'coco/stuffthingmaps_semseg/train2017/{i + 1:012d}.png')[m] == 255).all()
+        seen += m.sum()
+    assert seen > 0
+    with pytest.raises(ValueError, match='cannot be chosen'):
+        make_mini_datasets(out, ['hqseg'], world='cluttered', show_progress=False)
+    with pytest.raises(ValueError, match='unknown world'):
+        make_mini_datasets(out, ['voc'], world='noisy', show_progress=False)
+
+
 def test_the_mini_hqseg_scenes_are_still_those_the_bundled_generator_was_trained_on():
     """The mini HQSeg set stays in the cartoon world, drawn exactly as when the bundled generator
     was trained (its recipe in checkpoints/README.md must keep reproducing it): a digest of the

@@ -4,7 +4,8 @@ Example: ``python tools/make_mini_datasets.py --out data/mini --formats voc,coco
 """
 import argparse
 
-from unseg_mm.datasets.mini import FORMATS, make_mini_datasets
+from unseg_mm.datasets.mini import FORMATS, WORLD_CHOICE, make_mini_datasets
+from unseg_mm.datasets.synthetic import WORLDS
 
 
 def parse_size(text: str):
@@ -31,6 +32,10 @@ def parse_args(argv=None):
     parser.add_argument('--size', type=parse_size, default=None,
                         help='HxW for every format (default: a per-format size, e.g. 128x160)')
     parser.add_argument('--seed', type=int, default=0, help='same seed -> byte-identical files')
+    parser.add_argument('--world', choices=WORLDS,
+                        help=f'paint {",".join(WORLD_CHOICE)} in this world instead of their '
+                        'default (natural); e.g. cluttered: unlabelled near objects among the '
+                        'labelled ones')
     parser.add_argument('--no-progress', action='store_true', help='do not draw a progress bar')
     return parser.parse_args(argv)
 
@@ -38,8 +43,12 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     formats = [f.strip() for f in args.formats.split(',') if f.strip()]
-    roots = make_mini_datasets(args.out, formats, args.num_train, args.num_val, args.size,
-                               args.seed, show_progress=not args.no_progress)
+    try:
+        roots = make_mini_datasets(args.out, formats, args.num_train, args.num_val, args.size,
+                                   args.seed, show_progress=not args.no_progress,
+                                   world=args.world)
+    except (ValueError, NotADirectoryError) as err:
+        raise SystemExit(f'error: {err}')
     for fmt, root in roots.items():
         print(f'{fmt:14s} {root}')
 

@@ -54,7 +54,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from .pretraining import render_family_scene
-from .synthetic import STUFF, STUFF_LAYER, THING_LAYER, THINGS, Scene, rasterize_layers, render_scene
+from .synthetic import (CLUTTER_LAYER, STUFF, STUFF_LAYER, THING_LAYER, THINGS, Scene,
+                        rasterize_layers, render_scene)
 
 FORMATS = ('voc', 'ade20k', 'cityscapes', 'coco', 'coco_panoptic', 'hqseg', 'hqseg_natural')
 DEFAULT_SIZES = {
@@ -162,7 +163,7 @@ def _void_border(labels: np.ndarray, width: int) -> np.ndarray:
 
 
 def write_voc(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[int, int],
-              seed: int, progress: Callable) -> str:
+              seed: int, progress: Callable, world: str = None) -> str:
     base = osp.join(root, 'VOCdevkit', 'VOC2012')
     palette = _voc_palette()
     from mmseg.datasets import PascalVOCDataset
@@ -172,7 +173,7 @@ def write_voc(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[in
         names = []
         for i in indices:
             scene = render_scene(_rng(seed, 'voc', split, i), *size, num_things=(2, 4),
-                                 world=WORLD_OF_FORMAT['voc'])
+                                 world=world or WORLD_OF_FORMAT['voc'])
             name = f'2012_{(0 if split == "train" else 500000) + i:06d}'
             index, _ = _visible_masks(scene)
             cls = np.zeros(index.shape, np.uint8)
@@ -212,7 +213,7 @@ def write_voc(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[in
 
 
 def write_ade20k(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[int, int],
-                 seed: int, progress: Callable) -> str:
+                 seed: int, progress: Callable, world: str = None) -> str:
     from mmseg.datasets import ADE20KDataset
     classes = ADE20KDataset.METAINFO['classes']
     # Annotation PNG value = class index + 1 (0 is "other").
@@ -223,13 +224,14 @@ def write_ade20k(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple
     for split, indices in split_indices.items():
         for i in indices:
             scene = render_scene(_rng(seed, 'ade20k', split, i), *size, num_things=(1, 4),
-                                 crowd_prob=0.3, world=WORLD_OF_FORMAT['ade20k'])
+                                 crowd_prob=0.3, world=world or WORLD_OF_FORMAT['ade20k'])
             index, _ = _visible_masks(scene)
             ann = np.zeros(index.shape, np.uint8)
             for li, layer in enumerate(scene.layers):
                 if layer.kind == STUFF_LAYER:
                     ann[index == li] = stuff_vals[layer.category]
-                elif not layer.crowd:  # an unnamed clutter of objects is "other" (0)
+                elif layer.kind == THING_LAYER and not layer.crowd:
+                    # an unnamed clutter of objects (a crowd or a near clutter object) is "other" (0)
                     ann[index == li] = thing_vals[layer.category]
             name = f'ADE_{split}_{i + 1:08d}'
             _write_bytes(osp.join(base, 'images', folder[split], name + '.jpg'),
@@ -253,7 +255,7 @@ def cityscapes_stem(split: str, i: int) -> Tuple[str, str]:
 
 
 def write_cityscapes(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[int, int],
-                     seed: int, progress: Callable) -> str:
+                     seed: int, progress: Callable, world: str = None) -> str:
     from cityscapesscripts.helpers.labels import name2label
     from cityscapesscripts.preparation.json2instanceImg import json2instanceImg
     from cityscapesscripts.preparation.json2labelImg import json2labelImg
@@ -261,12 +263,14 @@ def write_cityscapes(root: str, split_indices: Dict[str, Sequence[int]], size: T
     for split, indices in split_indices.items():
         for i in indices:
             scene = render_scene(_rng(seed, 'cityscapes', split, i), *size, num_things=(1, 4),
-                                 crowd_prob=0.3, world=WORLD_OF_FORMAT['cityscapes'])
+                                 crowd_prob=0.3, world=world or WORLD_OF_FORMAT['cityscapes'])
             city, stem = cityscapes_stem(split, i)
             objects = []
             for layer in scene.layers:
                 if layer.kind == STUFF_LAYER:
                     label = CITYSCAPES_STUFF[layer.category]
+                elif layer.kind == CLUTTER_LAYER:
+                    label = 'dynamic'  # Cityscapes' label of an unnamed movable object (void)
                 else:
                     label = CITYSCAPES_THINGS[layer.category]
                     # A crowd of objects is annotated as a "<label>group": class but no instance id.
@@ -359,7 +363,7 @@ def _uncompressed_rle(mask: np.ndarray) -> dict:
 
 
 def write_coco(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[int, int],
-               seed: int, progress: Callable, panoptic: bool) -> str:
+               seed: int, progress: Callable, panoptic: bool, world: str = None) -> str:
     """Write COCO images plus instance JSONs; with ``panoptic`` also panoptic and semantic files.
 
     Both variants draw the same scenes (the rng stream is keyed by 'coco'), so a ``coco`` and a
@@ -378,7 +382,7 @@ def write_coco(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[i
         ann_id = 0
         for i in indices:
             scene = render_scene(_rng(seed, 'coco', split, i), *size, num_things=(1, 4),
-                                 crowd_prob=0.3, world=WORLD_OF_FORMAT['coco'])
+                                 crowd_prob=0.3, world=world or WORLD_OF_FORMAT['coco'])
             image_id = (1 if split == 'train' else 500001) + i
             file_name = f'{image_id:012d}.jpg'
             h, w = scene.height, scene.width
@@ -407,8 +411,10 @@ def write_coco(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[i
                     else:
                         ann['segmentation'] = polys
                     instances.append(ann)
-                else:
+                elif layer.kind == STUFF_LAYER:
                     cat_id = stuff_cat_ids[layer.category]
+                else:  # a near clutter object: unlabelled (void)
+                    continue
                 # Panoptic segment ids are unique per image and encoded in RGB.
                 seg_id = cat_id * 1000 + len(segments) + 1
                 pan[mask] = seg_id
@@ -483,11 +489,14 @@ WRITERS = {
     'voc': write_voc,
     'ade20k': write_ade20k,
     'cityscapes': write_cityscapes,
-    'coco': lambda *a: write_coco(*a, panoptic=False),
-    'coco_panoptic': lambda *a: write_coco(*a, panoptic=True),
+    'coco': lambda *a, **k: write_coco(*a, panoptic=False, **k),
+    'coco_panoptic': lambda *a, **k: write_coco(*a, panoptic=True, **k),
     'hqseg': write_hqseg,
     'hqseg_natural': lambda *a: write_hqseg(*a, fmt='hqseg_natural'),
 }
+# Formats whose world can be chosen (make_mini_datasets' ``world``); the HQSeg sets are the
+# generators' training data and keep theirs.
+WORLD_CHOICE = ('voc', 'ade20k', 'cityscapes', 'coco', 'coco_panoptic')
 
 
 def make_mini_datasets(out: str,
@@ -496,7 +505,8 @@ def make_mini_datasets(out: str,
                        num_val: Optional[int] = None,
                        size: Optional[Tuple[int, int]] = None,
                        seed: int = 0,
-                       show_progress: bool = True) -> Dict[str, str]:
+                       show_progress: bool = True,
+                       world: Optional[str] = None) -> Dict[str, str]:
     """Write the chosen formats under ``out``; returns {format: dataset root}.
 
     Each format is written into a temporary folder next to its final place and renamed when
@@ -511,7 +521,18 @@ def make_mini_datasets(out: str,
         size: (height, width) for every format; default: :data:`DEFAULT_SIZES` per format.
         seed: base seed; the same seed gives byte-identical files.
         show_progress: draw a progress bar.
+        world: paint the benchmark formats (:data:`WORLD_CHOICE`) in this world of
+            :data:`unseg_mm.datasets.synthetic.WORLDS` instead of :data:`WORLD_OF_FORMAT`'s,
+            e.g. ``cluttered`` (unlabelled near objects among the labelled ones).
     """
+    from .synthetic import WORLDS
+    if world is not None:
+        if world not in WORLDS:
+            raise ValueError(f'unknown world {world!r}; choose from {", ".join(WORLDS)}')
+        fixed = [f for f in formats if f not in WORLD_CHOICE]
+        if fixed:
+            raise ValueError(f'the world of {fixed} cannot be chosen (they are the generators\' '
+                             f'training sets); write them without --world')
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f'unknown format(s) {unknown}; choose from {", ".join(FORMATS)}')
@@ -535,7 +556,8 @@ def make_mini_datasets(out: str,
             tmp = tempfile.mkdtemp(prefix=f'.{fmt}.', dir=out)
             try:
                 split_indices = {'train': range(counts[fmt][0]), 'val': range(counts[fmt][1])}
-                written = WRITERS[fmt](tmp, split_indices, fmt_size, seed, bar.update)
+                kwargs = dict(world=world) if world else {}
+                written = WRITERS[fmt](tmp, split_indices, fmt_size, seed, bar.update, **kwargs)
                 rel = osp.relpath(written, tmp)
                 top = rel.split(os.sep)[0]
                 if osp.exists(osp.join(out, top)):
@@ -548,7 +570,8 @@ def make_mini_datasets(out: str,
             if fmt == 'coco_panoptic':
                 roots['coco'] = final
             _record_world(out, fmt, dict(num_train=counts[fmt][0], num_val=counts[fmt][1],
-                                         size=list(fmt_size), seed=seed))
+                                         size=list(fmt_size), seed=seed,
+                                         world=world or WORLD_OF_FORMAT[fmt]))
     return roots
 
 
@@ -565,7 +588,7 @@ def _record_world(out: str, fmt: str, settings: dict) -> None:
     world = _read_world(out)
     if world.get('version') != WORLD_VERSION:
         world = dict(version=WORLD_VERSION, formats={})
-    world['formats'][fmt] = dict(settings, world=WORLD_OF_FORMAT[fmt])
+    world['formats'][fmt] = dict(settings)
     if fmt == 'coco_panoptic':
         world['formats']['coco'] = world['formats'][fmt]
     tmp = osp.join(out, WORLD_FILE + '.tmp')
@@ -573,12 +596,16 @@ def _record_world(out: str, fmt: str, settings: dict) -> None:
     os.replace(tmp, osp.join(out, WORLD_FILE))
 
 
-def mini_world_is_current(out: str, formats: Sequence[str] = FORMATS, **settings) -> bool:
-    """Whether ``out`` holds every one of ``formats`` written by this world version (and, for
-    each key given in ``settings``, e.g. ``num_train=256``, with that value)."""
-    world = _read_world(out)
-    if world.get('version') != WORLD_VERSION:
+def mini_world_is_current(out: str, formats: Sequence[str] = FORMATS, world: str = None,
+                          **settings) -> bool:
+    """Whether ``out`` holds every one of ``formats`` written by this world version, in their
+    world (``world`` if given, else :data:`WORLD_OF_FORMAT`'s) and, for each key given in
+    ``settings``, e.g. ``num_train=256``, with that value."""
+    recorded = _read_world(out)
+    if recorded.get('version') != WORLD_VERSION:
         return False
-    written = world.get('formats', {})
-    return all(fmt in written and all(written[fmt].get(k) == v for k, v in settings.items())
+    written = recorded.get('formats', {})
+    return all(fmt in written
+               and written[fmt].get('world') == (world or WORLD_OF_FORMAT[fmt])
+               and all(written[fmt].get(k) == v for k, v in settings.items())
                for fmt in formats)

@@ -16,6 +16,12 @@ Two worlds paint the same layouts:
   far: out of focus (depth of field) and hazy (atmospheric perspective), while the objects are
   near, sharp and at full contrast: that tells things from background, never one class from
   another.
+* ``cluttered``: the natural world plus 2-4 unlabelled NEAR objects per scene, put at random
+  depths among the labelled ones, sharp and at full contrast like them, of procedural outline
+  families that are none of the categories (:data:`NEAR_CLUTTER_FAMILIES`). As on photos with
+  unlabelled things in front, a sharp salient thing is not yet an object: finding the objects
+  takes knowing the categories' shapes. It measures what a class-agnostic mark of the objects can
+  do where objectness is hard (``benchmarks/suites/mini_cluttered.py``).
 * ``cartoon``: each category has its own colour pair and periodic texture (stripes, checker,
   dots, ...). A network reads the class off one colour/texture statistic at once, which leaves
   no room for a small perturbation to act as a shortcut; the world is kept only for the mini
@@ -31,7 +37,7 @@ from PIL import Image, ImageDraw
 
 from . import appearance
 
-WORLDS = ('natural', 'cartoon')
+WORLDS = ('natural', 'cluttered', 'cartoon')
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,15 @@ TEXTURES = ('stripes', 'checker', 'dots', 'smooth', 'gradient', 'bricks')
 # Layer kinds
 STUFF_LAYER = 'stuff'
 THING_LAYER = 'thing'
+# An unlabelled foreground object (``cluttered`` world): near and sharp like the objects, of none
+# of the categories' outlines; every format labels it as what no category claims (VOC background,
+# ADE20K "other", Cityscapes/COCO void).
+CLUTTER_LAYER = 'clutter'
+# Outline families of the near clutter (:func:`.pretraining.family_outline`): disjoint from the
+# backbone's pretraining families (0-47) and the generator's training families (1000-1127).
+NEAR_CLUTTER_FAMILIES = range(2000, 2256)
+# Number of near-clutter objects per scene (inclusive range).
+NEAR_CLUTTER = (2, 4)
 
 
 @dataclass
@@ -367,11 +382,11 @@ def render_scene(rng: np.random.Generator,
             single ``crowd`` layer (COCO ``iscrowd=1``).
         distractors: number of extra unlabelled objects drawn first (HQSeg style: one labelled
             object among others).
-        world: ``natural`` or ``cartoon`` (see the module docstring).
+        world: one of :data:`WORLDS` (see the module docstring).
     """
     if world not in WORLDS:
         raise ValueError(f'unknown world {world!r}; choose from {WORLDS}')
-    natural = world == 'natural'
+    natural = world != 'cartoon'
     deform = DEFORM if natural else 0.0
     size = NATURAL_SIZE if natural else 1.0
     categories = list(range(len(THINGS))) if categories is None else list(categories)
@@ -391,6 +406,12 @@ def render_scene(rng: np.random.Generator,
                             _thing_polygon(THINGS[cat], rng, height, width, size, deform,
                                            outline_of(cat, world)),
                             instance=instance))
+    if world == 'cluttered':
+        # Unlabelled near objects, each put at a random depth among the labelled ones.
+        for _ in range(int(rng.integers(NEAR_CLUTTER[0], NEAR_CLUTTER[1] + 1))):
+            at = int(rng.integers(len(layers) - n, len(layers) + 1))
+            layers.insert(at, Layer(CLUTTER_LAYER, -1, _near_clutter_polygon(rng, height, width),
+                                    labelled=False))
     if crowd_prob and rng.random() < crowd_prob:
         cat = categories[int(rng.integers(len(categories)))]
         instance += 1
@@ -402,13 +423,24 @@ def render_scene(rng: np.random.Generator,
         poly = [(int(round(cx + r * math.cos(a) * rng.uniform(0.7, 1.0))),
                  int(round(cy + r * math.sin(a) * rng.uniform(0.7, 1.0)))) for a in t]
         layers.append(Layer(THING_LAYER, cat, poly, instance=instance, crowd=True))
-    paint = _paint_natural if world == 'natural' else _paint_cartoon
+    paint = _paint_cartoon if world == 'cartoon' else _paint_natural
     return Scene(height, width, layers, paint(layers, rng, height, width))
 
 
 def outline_of(category: int, world: str) -> str:
     """The outline family of THINGS[category] in ``world``."""
-    return NATURAL_SHAPES[category] if world == 'natural' else THINGS[category].shape
+    return THINGS[category].shape if world == 'cartoon' else NATURAL_SHAPES[category]
+
+
+def _near_clutter_polygon(rng: np.random.Generator, h: int, w: int) -> List[Tuple[int, int]]:
+    """An unlabelled near object of a :data:`NEAR_CLUTTER_FAMILIES` outline, the categories'
+    size, anywhere in the frame."""
+    from .pretraining import family_outline  # pretraining builds on this module
+    family = NEAR_CLUTTER_FAMILIES[int(rng.integers(len(NEAR_CLUTTER_FAMILIES)))]
+    radius = 0.5 * min(h, w) * rng.uniform(0.35, 0.65) * NATURAL_SIZE
+    return _place(family_outline(family, rng), rng.uniform(0.1, 0.9) * w,
+                  rng.uniform(0.15, 0.9) * h, radius, rng.uniform(0, 2 * math.pi),
+                  rng.uniform(0.75, 1.0))
 
 
 def _clutter_polygons(rng: np.random.Generator, h: int, w: int) -> List[List[Tuple[int, int]]]:
@@ -440,7 +472,7 @@ def _paint_natural(layers: Sequence[Layer], rng: np.random.Generator, h: int,
 
     background_done = False
     for layer in layers:
-        if layer.kind == THING_LAYER and not background_done:
+        if layer.kind != STUFF_LAYER and not background_done:
             for polygon in _clutter_polygons(rng, h, w):
                 image = composite(polygon, image)
             # Depth: the background is far away, hazy and out of focus; the objects are near,

@@ -1,0 +1,27 @@
+# The mini suite's VOC task in the "cluttered" world (tools/make_mini_datasets.py --world
+# cluttered): the natural world plus 2-4 unlabelled near objects per image, sharp and at full
+# contrast like the labelled ones, of outline families that are none of the categories. There a
+# sharp salient thing is not yet an object: finding the objects takes knowing the categories'
+# shapes, as on photos with unlabelled things in front. It asks whether a class-agnostic mark of
+# the objects (what UnSeg's union prompts carry) can win where objectness is hard.
+# `python benchmarks/run.py --suite mini_cluttered` (writes data/mini_cluttered on first use).
+_base_ = ['./mini.py']
+scale = ('mini, cluttered world: synthetic VOC of 256 train / 48 val images (128x160 px) with '
+         'unlabelled near clutter, half-width ResNet-18 DeepLabV3 (mini-pretrained backbone), '
+         'tiny generators; schedules in the table')
+data_root = 'data/mini_cluttered'
+mini_data = dict(formats=['voc'], world='cluttered')
+tasks = dict(
+    _delete_=True,
+    voc_deeplabv3=dict(
+        dataset='VOC (cluttered)', arch='DeepLabV3', config='configs/mini/deeplabv3_r18_mini-voc.py',
+        format='voc', root='VOCdevkit/VOC2012', metric='mIoU', schedule=1200,
+        protect=dict(background_labels=(0, ))))
+studies = dict(
+    _delete_=True,
+    objectness=dict(title='Hard objectness: controls and generators at 8/255 (2/255 background), '
+                    'cluttered world (VOC, DeepLabV3)', tasks=['voc_deeplabv3'],
+                    methods=['clean', 'uniform', 'grating', 'grating_objects',
+                             'unseg_natural_hp5_train8_sur96',
+                             'unseg_natural_hp5_train8_sur96_gain4'],
+                    defences=['none'], layout='rows'))
