@@ -1,16 +1,20 @@
 """Protection speed and memory: the generator's pure forward pass, protect() and the offline tool.
 
 For each architecture (tiny at its 256 px frame on 160x128 images, ViT-B at its 1024 px frame on
-1024x768 images) and batch size, in a fresh subprocess per cell (so peak memory is that cell's):
+1024x768 images), dtype (float32, bfloat16 autocast) and batch size, in a fresh subprocess per
+cell (so peak memory is that cell's):
 * forward: ms per image of ``generator(images, prompts)`` alone;
 * protect: ms per image of ``protect()`` (resize/pad, prompts, forward, budget, uint8 rounding);
-* tool: images/s of ``tools/protect_dataset.py`` on a mini VOC set of that image size (adds
-  decoding, annotation loading, PNG encoding, hashing and the manifest);
+* tool: images/s of ``tools/protect_dataset.py`` on a mini VOC set of that image size (128
+  images for tiny; adds start-up, decoding, annotation loading, PNG encoding, verification,
+  hashing, writing and the manifest), serial (``--workers 0``) and pipelined (``--workers 2``),
+  with each stage's share of the pipelined run's time (from the shard summary);
+* bf16 vs float32: max |difference| in grey levels of the published pixels;
 * peak memory: max RSS of the process (CPU) or max allocated GPU memory (CUDA).
 ViT-B uses random weights in SAM's exact architecture (speed does not depend on the values).
 Writes benchmarks/results/throughput/<device>/{results.json,results.md}.
 
-  python benchmarks/throughput.py                 # CPU: tiny at 1, 4, 8; ViT-B at 1, 2
+  python benchmarks/throughput.py --vitb-dtypes float32   # CPU: tiny at 1, 4, 8; ViT-B at 1, 2
   python benchmarks/throughput.py --device cuda --vitb-batches 1 4 8 16
 """
 import argparse
@@ -44,22 +48,65 @@ def _generator_file(arch: str, work: str) -> str:
     return path
 
 
-def run_cell(arch: str, batch: int, device: str, work: str, repeats: int) -> dict:
+def _tool_run(src: str, dst: str, generator: str, device: str, batch: int, workers: int,
+              dtype: str) -> dict:
+    """Time the offline tool on ``src``; returns its seconds, images and stage seconds."""
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    from protect_dataset import main as tool_main
+    start = time.perf_counter()
+    code = tool_main(['--format', 'voc', '--src', src, '--dst', dst, '--checkpoint', generator,
+                      '--device', device, '--batch-size', str(batch), '--no-progress',
+                      '--preview', '0', '--workers', str(workers)]
+                     + (['--bf16'] if dtype == 'bfloat16' else []))
+    seconds = time.perf_counter() - start
+    if code != 0:
+        raise RuntimeError('the offline tool failed')
+    with open(osp.join(dst, 'unseg_manifest.json')) as f:
+        protected = json.load(f)['counts']['protected']
+    with open(osp.join(dst, '.unseg_progress', 'shard-0000-of-0001.done.json')) as f:
+        stages = json.load(f)['stage_seconds']
+    return dict(seconds=seconds, images=protected, stages=stages)
+
+
+def _max_grey_difference(a: str, b: str) -> dict:
+    """Largest |difference| (grey levels) and share of differing values between the training
+    images of two tool outputs of the same dataset."""
+    import mmcv
+    import numpy as np
+    with open(osp.join(a, 'unseg_manifest.json')) as f:
+        paths = [e['path'] for e in json.load(f)['images']]
+    worst, differing, total = 0, 0, 0
+    for rel in paths:
+        x = mmcv.imread(osp.join(a, rel), flag='unchanged').astype(np.int16)
+        y = mmcv.imread(osp.join(b, rel), flag='unchanged').astype(np.int16)
+        diff = np.abs(x - y)
+        worst = max(worst, int(diff.max()))
+        differing += int((diff > 0).sum())
+        total += diff.size
+    return dict(max_abs=worst, share=differing / max(total, 1))
+
+
+def run_cell(arch: str, batch: int, device: str, work: str, repeats: int, dtype: str,
+             tool_images: int = 128) -> dict:
     """One measurement, in this process (called in a subprocess by main)."""
     import numpy as np
     import torch
+    from contextlib import nullcontext
     from unseg_mm.apis.checkpoint import load_generator
     from unseg_mm.apis.protect import ImagePrompts, ProtectConfig, protect
     from unseg_mm.datasets.mini import make_mini_datasets
     from unseg_mm.models.prompts import Prompts
 
-    generator = load_generator(_generator_file(arch, work), device=device)
+    generator_file = _generator_file(arch, work)
+    generator = load_generator(generator_file, device=device)
     frame = generator.img_size
     sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    autocast = torch.autocast(torch.device(device).type, dtype=torch.bfloat16) \
+        if dtype == 'bfloat16' else nullcontext()
     x = torch.rand(batch, 3, frame, frame, device=device)
     masks = torch.zeros(batch, 1, frame, frame, device=device)
     masks[:, :, frame // 4:3 * frame // 4, frame // 4:3 * frame // 4] = 1
-    with torch.no_grad():
+    with torch.no_grad(), autocast:
         generator(x, Prompts(masks=masks))  # warm-up
         sync()
         start = time.perf_counter()
@@ -74,7 +121,7 @@ def run_cell(arch: str, batch: int, device: str, work: str, repeats: int) -> dic
     obj = np.zeros((h, w), bool)
     obj[h // 4:3 * h // 4, w // 4:3 * w // 4] = True
     prompts = [ImagePrompts(objects=[obj])] * batch
-    cfg = ProtectConfig(device=device, batch_size=batch)
+    cfg = ProtectConfig(device=device, batch_size=batch, dtype=dtype)
     keys = [f'{i}.jpg' for i in range(batch)]
     protect(images, prompts, generator, cfg, keys)
     sync()
@@ -84,34 +131,40 @@ def run_cell(arch: str, batch: int, device: str, work: str, repeats: int) -> dic
     sync()
     protect_ms = 1000 * (time.perf_counter() - start) / (repeats * batch)
 
+    # The tool on a mini VOC set of that image size: one step at a time (--workers 0, the
+    # tool before pipelining) and pipelined (--workers 2, the default).
     data = osp.join(work, f'voc_{h}x{w}')
-    num_images = max(2 * batch, 4) if arch == 'vit_b' else 32
-    if not osp.isdir(data):
+    num_images = max(2 * batch, 4) if arch == 'vit_b' else tool_images
+    data = f'{data}_{num_images}'
+    if not osp.isfile(osp.join(data, 'mini_world.json')):
         make_mini_datasets(data, ['voc'], num_train=num_images, num_val=1, size=(h, w),
                            show_progress=False)
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    from protect_dataset import main as tool_main
-    dst = tempfile.mkdtemp(dir=work)
-    start = time.perf_counter()
-    code = tool_main(['--format', 'voc', '--src', osp.join(data, 'VOCdevkit', 'VOC2012'),
-                      '--dst', osp.join(dst, 'voc'), '--checkpoint', _generator_file(arch, work),
-                      '--device', device, '--batch-size', str(batch), '--no-progress',
-                      '--preview', '0'])
-    tool_seconds = time.perf_counter() - start
-    if code != 0:
-        raise RuntimeError('the offline tool failed')
-    with open(osp.join(dst, 'voc', 'unseg_manifest.json')) as f:
-        protected = json.load(f)['counts']['protected']
+    src = osp.join(data, 'VOCdevkit', 'VOC2012')
+    runs, outputs = {}, {}
+    for workers in (0, 2):
+        outputs[workers] = osp.join(tempfile.mkdtemp(dir=work), 'voc')
+        runs[workers] = _tool_run(src, outputs[workers], generator_file, device, batch,
+                                  workers, dtype)
+    row = dict(arch=arch, batch=batch, device=device, dtype=dtype, frame=frame,
+               image=f'{w}x{h}', forward_ms_per_image=forward_ms,
+               protect_ms_per_image=protect_ms, tool_images=runs[2]['images'])
+    for workers, run in runs.items():
+        ms = 1000 * run['seconds'] / run['images']
+        row[f'tool_w{workers}_ms_per_image'] = ms
+        row[f'tool_w{workers}_images_per_s'] = 1000 / ms
+        row[f'tool_w{workers}_over_forward'] = ms / forward_ms
+        total = sum(run['stages'].values()) or 1.0
+        row[f'stages_w{workers}'] = {k: v / total for k, v in sorted(run['stages'].items())}
+    if dtype == 'bfloat16':
+        # the same dataset in float32: how far the bf16 pixels are from it
+        reference = osp.join(tempfile.mkdtemp(dir=work), 'voc')
+        _tool_run(src, reference, generator_file, device, batch, 2, 'float32')
+        row['bf16_vs_float32'] = _max_grey_difference(reference, outputs[2])
     if device.startswith('cuda'):
-        peak_mb = torch.cuda.max_memory_allocated() / 2**20
+        row['peak_memory_mb'] = torch.cuda.max_memory_allocated() / 2**20
     else:
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return dict(arch=arch, batch=batch, device=device, frame=frame, image=f'{w}x{h}',
-                forward_ms_per_image=forward_ms, protect_ms_per_image=protect_ms,
-                tool_images_per_s=protected / tool_seconds, tool_images=protected,
-                tool_ms_per_image=1000 * tool_seconds / protected,
-                tool_over_forward=(1000 * tool_seconds / protected) / forward_ms,
-                peak_memory_mb=peak_mb)
+        row['peak_memory_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return row
 
 
 def main(argv=None):
@@ -120,12 +173,18 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--tiny-batches', type=int, nargs='+', default=[1, 4, 8])
     parser.add_argument('--vitb-batches', type=int, nargs='+', default=[1, 2])
+    parser.add_argument('--dtypes', nargs='+', default=['float32', 'bfloat16'],
+                        choices=['float32', 'bfloat16'])
+    parser.add_argument('--vitb-dtypes', nargs='+', default=None,
+                        choices=['float32', 'bfloat16'],
+                        help='dtypes of the ViT-B cells (default: --dtypes)')
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'throughput'))
     parser.add_argument('--out', default=None)
     parser.add_argument('--table-only', action='store_true',
                         help='rewrite results.md from the existing results.json')
-    parser.add_argument('--cell', nargs=2, metavar=('ARCH', 'BATCH'), help=argparse.SUPPRESS)
+    parser.add_argument('--cell', nargs=3, metavar=('ARCH', 'BATCH', 'DTYPE'),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     default_out = osp.join(ROOT, 'benchmarks', 'results', 'throughput',
                            'cuda' if args.device.startswith('cuda') else 'cpu')
@@ -135,29 +194,37 @@ def main(argv=None):
     os.makedirs(args.work_dir, exist_ok=True)
     if args.cell:
         print('RESULT ' + json.dumps(run_cell(args.cell[0], int(args.cell[1]), args.device,
-                                              args.work_dir, args.repeats)))
+                                              args.work_dir, args.repeats, args.cell[2])))
         return
     import torch
     rows = []
-    cells = [('tiny', b) for b in args.tiny_batches] + [('vit_b', b) for b in args.vitb_batches]
-    for arch, batch in cells:
-        proc = subprocess.run([sys.executable, __file__, '--cell', arch, str(batch), '--device',
-                               args.device, '--repeats', str(args.repeats), '--work-dir',
-                               args.work_dir], capture_output=True, text=True, cwd=ROOT)
+    cells = [('tiny', b, d) for d in args.dtypes for b in args.tiny_batches] + \
+        [('vit_b', b, d) for d in (args.vitb_dtypes or args.dtypes) for b in args.vitb_batches]
+    for arch, batch, dtype in cells:
+        proc = subprocess.run([sys.executable, __file__, '--cell', arch, str(batch), dtype,
+                               '--device', args.device, '--repeats', str(args.repeats),
+                               '--work-dir', args.work_dir], capture_output=True, text=True,
+                              cwd=ROOT)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')]
         if proc.returncode != 0 or not lines:
-            sys.exit(f'cell {arch} x{batch} failed:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}')
+            sys.exit(f'cell {arch} x{batch} {dtype} failed:\n{proc.stdout[-2000:]}'
+                     f'{proc.stderr[-3000:]}')
         rows.append(json.loads(lines[-1][len('RESULT '):]))
         print(rows[-1])
     device_name = torch.cuda.get_device_name() if args.device.startswith('cuda') else \
         f'{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores'
     out = args.out or default_out
     os.makedirs(out, exist_ok=True)
+    command = ' '.join(['python benchmarks/throughput.py'] + list(argv if argv is not None
+                                                                  else sys.argv[1:]))
     meta = dict(device=device_name, torch=torch.__version__, threads=torch.get_num_threads(),
-                command=f'python benchmarks/throughput.py --device {args.device}')
+                command=command)
     with open(osp.join(out, 'results.json'), 'w') as f:
         json.dump(dict(meta=meta, rows=rows), f, indent=1)
     write_table(out)
+
+
+STAGES = ('decode', 'generator', 'encode', 'hash', 'write', 'record')
 
 
 def write_table(out: str) -> None:
@@ -165,19 +232,35 @@ def write_table(out: str) -> None:
     with open(osp.join(out, 'results.json')) as f:
         results = json.load(f)
     meta, rows = results['meta'], results['rows']
-    lines = ['| generator | frame | image | batch | forward ms/img | protect() ms/img | '
-             'tool img/s | tool / forward | peak memory MB |', '|---' * 9 + '|']
+    lines = ['| generator | dtype | frame | image | batch | forward ms/img | protect() ms/img | '
+             'tool img/s (serial / pipelined) | tool / forward (serial / pipelined) | '
+             'stage shares, pipelined (' + ' / '.join(STAGES) + ') | peak memory MB | '
+             'bf16 vs float32 |', '|---' * 10 + '|']
     for r in rows:
-        lines.append(f'| {r["arch"]} | {r["frame"]} | {r["image"]} | {r["batch"]} | '
-                     f'{r["forward_ms_per_image"]:.1f} | {r["protect_ms_per_image"]:.1f} | '
-                     f'{r["tool_images_per_s"]:.3g} | {r["tool_over_forward"]:.2f} | '
-                     f'{r["peak_memory_mb"]:.0f} |')
+        if 'tool_w2_ms_per_image' not in r:
+            continue  # a row of the table before pipelining
+        shares = ' / '.join(f'{100 * r["stages_w2"].get(k, 0):.0f}' for k in STAGES)
+        diff = r.get('bf16_vs_float32')
+        diff = f'max {diff["max_abs"]} grey, {100 * diff["share"]:.2f} % of values' if diff \
+            else '-'
+        lines.append(f'| {r["arch"]} | {r.get("dtype", "float32")} | {r["frame"]} | '
+                     f'{r["image"]} | {r["batch"]} | {r["forward_ms_per_image"]:.1f} | '
+                     f'{r["protect_ms_per_image"]:.1f} | {r["tool_w0_images_per_s"]:.3g} / '
+                     f'{r["tool_w2_images_per_s"]:.3g} | {r["tool_w0_over_forward"]:.2f} / '
+                     f'{r["tool_w2_over_forward"]:.2f} | {shares} % | '
+                     f'{r["peak_memory_mb"]:.0f} | {diff} |')
     lines += ['', f'{meta["device"]}, {meta["threads"]} threads; torch {meta["torch"]}. '
-              f'"tool / forward": the offline tool\'s time per image over the generator\'s pure '
-              f'forward time. Command: {meta["command"]}']
+              f'"tool / forward": the offline tool\'s wall time per image (start-up, decoding, '
+              f'annotations, generator, encoding, verification, hashing, writing, manifest) '
+              f'over the generator\'s pure forward time; serial: --workers 0 (every step in '
+              f'turn, the tool before pipelining), pipelined: --workers 2 (the default). Stage '
+              f'shares: wall seconds per stage summed over threads (overlapping stages add '
+              f'up). bf16 vs float32: the tool\'s published pixels with --bf16 against a '
+              f'float32 run on the same images. Command: {meta["command"]}']
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))
+
 
 if __name__ == '__main__':
     main()

@@ -394,8 +394,8 @@ def test_sigkill_then_resume_is_byte_identical(mini_root, tiny_generator_file, t
     common = ['--format', 'voc', '--src', src, '--checkpoint', tiny_generator_file,
               '--batch-size', '2', '--no-progress']
     reference = str(tmp_path / 'reference')
-    assert _tool(*common, '--dst', reference) == 0
-    resumed = str(tmp_path / 'resumed')
+    assert _tool(*common, '--dst', reference, '--workers', '0') == 0  # one step at a time
+    resumed = str(tmp_path / 'resumed')  # the pipelined tool (2 workers), killed and resumed
     proc = _run_tool_process(common + ['--dst', resumed])
     shard = osp.join(resumed, '.unseg_progress', 'shard-0000-of-0001.jsonl')
     deadline = time.time() + 300
@@ -611,6 +611,37 @@ def test_batch_sizes_are_paths_within_one_grey_level(mini_root, tiny_generator_f
     assert 'batch_size: 1 -> 4' in capsys.readouterr().err
 
 
+def test_pipelined_tool_output_does_not_depend_on_workers_or_batches(mini_root,
+                                                                    tiny_generator_file, tmp_path):
+    """Decoding ahead and writing behind the generator in worker threads changes no byte: files,
+    progress records and manifest of 0, 2 and 3 workers are identical; a method without a
+    generator also gives identical files at batch 1 and 4."""
+    src = osp.join(mini_root, 'VOCdevkit/VOC2012')
+    common = ['--format', 'voc', '--src', src, '--no-progress', '--num-threads', '2']
+    digests = {}
+    for workers in (0, 2, 3):
+        dst = str(tmp_path / f'unseg_w{workers}')
+        assert _tool(*common, '--checkpoint', tiny_generator_file, '--batch-size', '4',
+                     '--workers', str(workers), '--dst', dst) == 0
+        digest = _digest(dst)
+        digest.pop('.unseg_progress/shard-0000-of-0001.done.json')  # timings
+        digests[workers] = digest
+    assert digests[0] == digests[2] == digests[3]
+    assert any(rel.endswith('.jpg') for rel in digests[0])
+    images = {}
+    for batch in (1, 4):
+        dst = str(tmp_path / f'grating_b{batch}')
+        assert _tool(*common, '--method', 'grating', '--batch-size', str(batch), '--dst',
+                     dst) == 0
+        images[batch] = {rel: d for rel, d in _digest(dst).items() if rel.endswith('.jpg')}
+        manifest = json.load(open(osp.join(dst, MANIFEST)))
+        assert manifest['settings']['batch_size'] == batch
+        images[batch]['manifest images'] = json.dumps(manifest['images'], sort_keys=True)
+    assert images[1] == images[4]
+    assert _tool(*common, '--method', 'grating', '--workers', '-1', '--dst',
+                 str(tmp_path / 'x')) == 2
+
+
 def test_progress_records_latest_entry_wins_and_cut_lines_are_redone(tmp_path):
     from unseg_mm.apis.progress import Status, append_record, read_records
     path = str(tmp_path / 'p' / 'shard-0000-of-0001.jsonl')
@@ -621,6 +652,9 @@ def test_progress_records_latest_entry_wins_and_cut_lines_are_redone(tmp_path):
         f.write('{"path": "c.jpg", "sta')  # a line cut by a kill
     records = read_records(path)
     assert sorted(records) == ['a.jpg', 'b.jpg']
+    # the resumed run's first entry is not swallowed by the cut line
+    append_record(path, dict(path='d.jpg', status=Status.CLEAN_MIX.value))
+    assert sorted(read_records(path)) == ['a.jpg', 'b.jpg', 'd.jpg']
     assert Status(records['a.jpg']['status']) is Status.PROTECTED
     assert Status(records['b.jpg']['status']).published_clean
     assert not Status.PROTECTED.published_clean

@@ -92,6 +92,10 @@ def parse_args(argv=None):
                         help='go on although this run\'s numerical path (torch, device, dtype, '
                              'batch size, threads) differs from the one the destination was '
                              'started with; the manifest records each image\'s path')
+    parser.add_argument('--workers', type=int, default=2,
+                        help='threads that decode images ahead of the generator and encode, '
+                        'verify, hash and write them behind it (default 2; 0: one step at a '
+                        'time); the output does not depend on it')
     parser.add_argument('--preview', type=int, default=4,
                         help=f'images in <dst>/{PREVIEW} (0: none)')
     parser.add_argument('--no-progress', action='store_true')
@@ -124,7 +128,7 @@ def main(argv=None) -> int:
                        mix_clean_ratio=args.mix_clean_ratio, jpeg_quality=args.jpeg_quality,
                        num_shards=num_shards, shard_id=shard_id, preview=args.preview,
                        show_progress=not args.no_progress, num_threads=args.num_threads,
-                       allow_mixed_numerics=args.allow_mixed_numerics)
+                       allow_mixed_numerics=args.allow_mixed_numerics, workers=args.workers)
         if args.method != 'unseg' and (args.checkpoint or args.sam_checkpoint):
             raise ValueError(f'--checkpoint/--sam-checkpoint are for --method unseg; '
                              f'{args.method!r} uses no generator')

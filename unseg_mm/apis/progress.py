@@ -14,7 +14,7 @@ import os
 import os.path as osp
 import platform
 from enum import Enum
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from .fileio import atomic_write, file_sha256
 
@@ -66,9 +66,21 @@ def read_records(path: str) -> Dict[str, dict]:
 
 def append_record(path: str, entry: dict) -> None:
     """Append one entry to a progress file, durably (fsync) before the next item starts."""
+    append_records(path, [entry])
+
+
+def append_records(path: str, entries: Sequence[dict]) -> None:
+    """Append entries to a progress file in one durable write (one line each, then fsync)."""
     os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'a') as f:
-        f.write(json.dumps(entry, sort_keys=True) + '\n')
+    text = ''.join(json.dumps(entry, sort_keys=True) + '\n' for entry in entries)
+    with open(path, 'ab+') as f:
+        if f.tell() > 0:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b'\n':
+                # the last line was cut by a kill: end it, so that it stays one unreadable
+                # line (ignored) instead of swallowing the first new entry
+                text = '\n' + text
+        f.write(text.encode())
         f.flush()
         os.fsync(f.fileno())
 

@@ -28,7 +28,10 @@ verification, preview); this one runs a shard through them.
 import logging
 import os
 import os.path as osp
+import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional, Sequence
@@ -42,7 +45,7 @@ from .dataset_formats import format_spec, list_files
 from .dataset_samples import build_samples, check_image_file, class_ids, loading_pipeline
 from .fileio import (atomic_copy, atomic_write, check_source_and_destination,
                      copy_unless_identical, file_sha256)
-from .progress import (MANIFEST, Status, append_record, check_same_settings, is_done,
+from .progress import (MANIFEST, Status, append_records, check_same_settings, is_done,
                        merge_manifest, numerics_id, pin_numerics, read_records, shard_file,
                        write_shard_summary)
 from .protect import ProtectConfig, is_kept_clean
@@ -56,7 +59,8 @@ class Options:
     """Settings of :func:`protect_dataset` beyond the protection itself.
 
     ``num_threads``: CPU threads of the generator (default: those the destination was started
-    with, else torch's current count). ``allow_mixed_numerics``: go on although this run's
+    with, else torch's current count). ``workers``: threads that decode ahead of the generator
+    and encode/hash/write behind it (0: every step in turn on one thread; the output is the same). ``allow_mixed_numerics``: go on although this run's
     numerical path differs from the destination's (recorded per image in the manifest).
     """
     fmt: str
@@ -71,6 +75,7 @@ class Options:
     show_progress: bool = True
     num_threads: Optional[int] = None
     allow_mixed_numerics: bool = False
+    workers: int = 2
 
 
 @dataclass
@@ -81,6 +86,8 @@ class Summary:
     unchanged: int = 0
     failed: List[dict] = field(default_factory=list)
     seconds: float = 0.0
+    # wall seconds per stage (decode, generator, encode, hash, write, record), summed over threads
+    stage_seconds: dict = field(default_factory=dict)
 
     @property
     def images_per_second(self) -> float:
@@ -120,7 +127,11 @@ class ProtectionRun:
             raise ValueError(f'shard_id {opts.shard_id} out of range for {opts.num_shards} shards')
         if opts.num_threads is not None and opts.num_threads < 1:
             raise ValueError(f'num_threads must be >= 1, got {opts.num_threads}')
+        if opts.workers < 0:
+            raise ValueError(f'workers must be >= 0, got {opts.workers}')
         check_same_settings(opts.dst, self.settings)
+        self.stage_seconds = {}
+        self._lock = threading.Lock()
         # Methods without a generator have no numerical path: their numpy arithmetic does not
         # depend on threads or batches.
         self.numerics = pin_numerics(opts.dst, self.shard_file, cfg, opts.num_threads,
@@ -137,13 +148,18 @@ class ProtectionRun:
     def _load(self, info: dict):
         """(results, prompts) of a sample, or raise with a message naming the file."""
         import copy
-        check_image_file(info['img_path'])
-        results = self.pipeline(copy.deepcopy(info))
-        if results is None:
-            raise ValueError('the loading pipeline returned nothing')
-        return results, prompts_of_sample(results, self.spec.rules, classes=self.classes)
+        with self.timer('decode'):
+            check_image_file(info['img_path'])
+            results = self.pipeline(copy.deepcopy(info))
+            if results is None:
+                raise ValueError('the loading pipeline returned nothing')
+            return results, prompts_of_sample(results, self.spec.rules, classes=self.classes)
 
     def run(self) -> Summary:
+        """Protect the shard as a pipeline: a pool of ``opts.workers`` threads decodes the next
+        batches ahead of the generator and encodes, verifies, hashes and writes finished images
+        behind it; the generator runs on this thread. Results are consumed in dataset order, so
+        files, records and the manifest do not depend on the number of workers."""
         start = time.time()
         samples = build_samples(self.spec, self.opts.src)
         rels = [osp.relpath(s['img_path'], self.opts.src) for s in samples]
@@ -162,57 +178,105 @@ class ProtectionRun:
         from tqdm import tqdm
         bar = tqdm(total=summary.total, unit='img', desc=f'protect {self.opts.fmt}',
                    disable=not self.opts.show_progress)
+        todo = []
         for batch in batches:
             pending = {rel for _, rel in batch
                        if not is_done(done.get(rel), osp.join(self.opts.src, rel),
                                       osp.join(self.opts.dst, rel))}
             summary.skipped += len(batch) - len(pending)
             bar.update(len(batch) - len(pending))
-            if not pending:
-                continue
-            loaded = []
-            for info, rel in batch:
-                try:
-                    loaded.append((rel, *self._load(info)))
-                except Exception as exc:  # reported per item; the run goes on
+            if pending:
+                todo.append((batch, pending))
+        workers = self.opts.workers
+        pool = ThreadPoolExecutor(workers, thread_name_prefix='protect') if workers else None
+        submit = pool.submit if pool else _run_now
+        # Bounds of the pipeline: batches decoded ahead, images waiting to be written.
+        lookahead, backlog = 2, max(2 * bs, 2 * workers)
+        loads, writes = deque(), deque()  # futures, in dataset order
+        try:
+            ahead = 0
+            for batch, pending in todo:
+                while ahead < len(todo) and len(loads) < lookahead:
+                    loads.append([submit(self._load, info) for info, _ in todo[ahead][0]])
+                    ahead += 1
+                loaded = []
+                for (_, rel), future in zip(batch, loads.popleft()):
+                    try:
+                        loaded.append((rel, *future.result()))
+                    except Exception as exc:  # reported per item, in order; the run goes on
+                        if rel in pending:
+                            writes.append((rel, _failed(exc)))
+                to_protect = [(rel, res, prm) for rel, res, prm in loaded
+                              if not is_kept_clean(sample_key(rel), self.cfg.seed,
+                                                   self.opts.mix_clean_ratio)]
+                with self.timer('generator'), torch_threads(
+                        None if self.numerics is None else self.numerics.get('num_threads')):
+                    results = self.method([r['img'] for _, r, _ in to_protect],
+                                          [p for _, _, p in to_protect],
+                                          [sample_key(rel) for rel, _, _ in to_protect]) \
+                        if to_protect else []
+                outputs = {rel: out for (rel, _, _), out in zip(to_protect, results)}
+                for rel, res, prm in loaded:
                     if rel in pending:
-                        self._fail(summary, rel, exc)
-                        bar.update(1)
-            to_protect = [(rel, res, prm) for rel, res, prm in loaded
-                          if not is_kept_clean(sample_key(rel), self.cfg.seed,
-                                               self.opts.mix_clean_ratio)]
-            with torch_threads(None if self.numerics is None
-                               else self.numerics.get('num_threads')):
-                results = self.method([r['img'] for _, r, _ in to_protect],
-                                      [p for _, _, p in to_protect],
-                                      [sample_key(rel) for rel, _, _ in to_protect]) \
-                    if to_protect else []
-            outputs = {rel: out for (rel, _, _), out in zip(to_protect, results)}
-            for rel, res, prm in loaded:
-                if rel not in pending:
-                    continue
-                try:
-                    self._write(rel, res['img'], prm, outputs.get(rel), summary)
-                except Exception as exc:
-                    self._fail(summary, rel, exc)
-                bar.update(1)
+                        writes.append((rel, submit(self._publish, rel, res['img'], prm,
+                                                   outputs.get(rel))))
+                self._record(writes, backlog, summary, bar)
+            self._record(writes, 0, summary, bar)
+        finally:
+            if pool:
+                pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
         summary.seconds = time.time() - start
+        summary.stage_seconds = dict(self.stage_seconds)
         write_shard_summary(self.shard_file, dict(
             total=summary.total, written=summary.written, skipped=summary.skipped,
-            unchanged=summary.unchanged, failed=len(summary.failed), seconds=summary.seconds))
+            unchanged=summary.unchanged, failed=len(summary.failed), seconds=summary.seconds,
+            stage_seconds=summary.stage_seconds))
         return summary
 
-    def _fail(self, summary: Summary, rel: str, exc: Exception) -> None:
-        message = f'{osp.join(self.opts.src, rel)}: {exc}'
-        logger.error(message)
-        summary.failed.append(dict(path=rel, error=str(exc)))
-        append_record(self.shard_file, dict(path=rel, status=Status.FAILED.value, error=str(exc)))
+    @contextmanager
+    def timer(self, stage: str):
+        """Add the block's wall time to ``stage_seconds[stage]`` (any thread)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + \
+                    time.perf_counter() - start
 
-    def _write(self, rel: str, original: np.ndarray, prompt: ImagePrompts, protected,
-               summary: Summary) -> None:
+    def _record(self, writes: deque, keep: int, summary: Summary, bar) -> None:
+        """Record finished items in dataset order until at most ``keep`` are outstanding (the
+        oldest are waited for); one durable append for the group. A record is appended only
+        after its file is in place, so a killed run recomputes, never trusts, the rest."""
+        entries = []
+        while writes and (len(writes) > keep or writes[0][1].done()):
+            rel, future = writes.popleft()
+            try:
+                entry = future.result()
+            except Exception as exc:
+                message = f'{osp.join(self.opts.src, rel)}: {exc}'
+                logger.error(message)
+                summary.failed.append(dict(path=rel, error=str(exc)))
+                entry = dict(path=rel, status=Status.FAILED.value, error=str(exc))
+            else:
+                if entry['status'] == Status.PROTECTED.value:
+                    summary.written += 1
+                else:
+                    summary.unchanged += 1
+            entries.append(entry)
+            bar.update(1)
+        if entries:
+            with self.timer('record'):
+                append_records(self.shard_file, entries)
+
+    def _publish(self, rel: str, original: np.ndarray, prompt: ImagePrompts,
+                 protected) -> dict:
+        """Write one training image of the destination (atomically); returns its record."""
         src_path, dst_path = osp.join(self.opts.src, rel), osp.join(self.opts.dst, rel)
-        entry = dict(path=rel, src_sha256=file_sha256(src_path), num_objects=len(prompt.objects))
+        with self.timer('hash'):
+            entry = dict(path=rel, src_sha256=file_sha256(src_path),
+                         num_objects=len(prompt.objects))
         done = protected is not None and protected.num_objects > 0
         if done and self.numerics is not None:
             entry['numerics'] = numerics_id(self.numerics)
@@ -222,16 +286,18 @@ class ProtectionRun:
         if not done and not reencode:
             # Left clean (mixed-in clean share, or no object): publish the source file as is
             # (the reference pipeline re-encodes images without objects, as the official script).
-            atomic_copy(src_path, dst_path)
+            with self.timer('write'):
+                atomic_copy(src_path, dst_path)
             entry.update(status=status.value, linf_object=0, linf_background=0,
                          encoding='source')
-            summary.unchanged += 1
         else:
             image = protected.image if done else original
             linf = (protected.linf_object, protected.linf_background) if done else (0, 0)
-            data = encode_image(image, self.opts.jpeg_quality)
+            with self.timer('encode'):
+                data = encode_image(image, self.opts.jpeg_quality)
+                if self.opts.jpeg_quality is None:
+                    check_lossless(data, image)
             if self.opts.jpeg_quality is None:
-                check_lossless(data, image)
                 limits = (int(round(255 * self.cfg.eps_object)),
                           int(round(255 * self.cfg.eps_background)))
                 if done and getattr(self.method, 'linf_bounded', True) \
@@ -239,16 +305,40 @@ class ProtectionRun:
                     raise RuntimeError(f'perturbation exceeds the budget: L-inf object '
                                        f'{linf[0]} > {limits[0]} or background {linf[1]} > '
                                        f'{limits[1]}')
-            atomic_write(dst_path, data)
+            with self.timer('write'):
+                atomic_write(dst_path, data)
             entry.update(status=status.value, linf_object=linf[0], linf_background=linf[1],
                          encoding=f'jpeg q{self.opts.jpeg_quality}'
                          if self.opts.jpeg_quality is not None else 'png')
-            if done:
-                summary.written += 1
-            else:
-                summary.unchanged += 1
-        entry['out_sha256'] = file_sha256(dst_path)
-        append_record(self.shard_file, entry)
+        with self.timer('hash'):
+            entry['out_sha256'] = file_sha256(dst_path)
+        return entry
+
+
+class _Finished:
+    """A completed future (the pipeline without worker threads runs each step at once)."""
+
+    def __init__(self, result=None, error: Exception = None) -> None:
+        self._result, self._error = result, error
+
+    def done(self) -> bool:
+        return True
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def _run_now(fn, *args) -> _Finished:
+    try:
+        return _Finished(fn(*args))
+    except Exception as exc:
+        return _Finished(error=exc)
+
+
+def _failed(exc: Exception) -> _Finished:
+    return _Finished(error=exc)
 
 
 def as_method(method, cfg: ProtectConfig):
