@@ -168,14 +168,22 @@ def protect_train_split(settings: dict, data_root: str, work: str, device: str =
 
 
 # -- the cell's config -------------------------------------------------------------------------
+def config_data_root(suite: Config) -> str:
+    """The datasets root the task configs' paths are written against: the suite's
+    ``config_data_root`` (a suite that trains the same configs on other data), else its
+    ``data_root``."""
+    return suite.get('config_data_root', suite.data_root)
+
+
 def cell_config(suite: Config, cell: Cell, data_root: str, protected: Optional[str],
                 work_dir: str) -> Config:
     from unseg_mm.apis.config_utils import (rebase_paths, set_schedule, with_adversarial_training,
                                             with_defence, with_protection)
     task = suite.tasks[cell.task]
     cfg = Config.fromfile(_config_path(task.config))
-    if osp.normpath(data_root) != osp.normpath(suite.data_root):
-        rebase_paths(cfg, suite.data_root, data_root)
+    written_for = config_data_root(suite)
+    if osp.normpath(data_root) != osp.normpath(written_for):
+        rebase_paths(cfg, written_for, data_root)
     dataset = cfg.train_dataloader.dataset
     settings = protection_settings(suite, cell)
     if protected is not None:

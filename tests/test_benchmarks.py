@@ -220,6 +220,23 @@ def test_stale_records_are_pruned_and_the_world_version_keys_the_cells():
     cluttered = load_suite('mini_cluttered')
     assert data_version(cluttered) == data_version(suite) + '/cluttered'
     assert list(cluttered.tasks) == ['voc_deeplabv3'] and list(cluttered.studies) == ['objectness']
+    # ... and trains the same configs on its own data: every dataset path is rebased to it
+    clean = [c for c in expand(cluttered, ['objectness']) if c.method == 'clean'][0]
+    root = osp.join(REPO_ROOT, cluttered.data_root)
+    cfg = cell_config(cluttered, clean, root, None, '/tmp/unused')
+    found = []
+
+    def data_roots(node):
+        if isinstance(node, dict):
+            found.extend(v for k, v in node.items() if k == 'data_root')
+            for v in node.values():
+                data_roots(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                data_roots(v)
+
+    data_roots(cfg.to_dict())
+    assert len(found) >= 4 and all(r.startswith(root + '/') for r in found), found
 
 
 def test_the_weights_a_config_starts_from_key_its_cells(tmp_path, monkeypatch):

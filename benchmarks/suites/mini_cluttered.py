@@ -10,6 +10,7 @@ scale = ('mini, cluttered world: synthetic VOC of 256 train / 48 val images (128
          'unlabelled near clutter, half-width ResNet-18 DeepLabV3 (mini-pretrained backbone), '
          'tiny generators; schedules in the table')
 data_root = 'data/mini_cluttered'
+config_data_root = 'data/mini'  # the mini configs' paths are rebased from there
 mini_data = dict(formats=['voc'], world='cluttered')
 tasks = dict(
     _delete_=True,
