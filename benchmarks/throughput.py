@@ -51,8 +51,7 @@ def _generator_file(arch: str, work: str) -> str:
 def _tool_run(src: str, dst: str, generator: str, device: str, batch: int, workers: int,
               dtype: str) -> dict:
     """Time the offline tool on ``src``; returns its seconds, images and stage seconds."""
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    from protect_dataset import main as tool_main
+    from unseg_mm.apis.protect_cli import main as tool_main
     start = time.perf_counter()
     code = tool_main(['--format', 'voc', '--src', src, '--dst', dst, '--checkpoint', generator,
                       '--device', device, '--batch-size', str(batch), '--no-progress',

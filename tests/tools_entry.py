@@ -12,5 +12,5 @@ def _load(name):
     return module
 
 
-protect_main = _load('protect_dataset').main
+protect_main = _load('protect_dataset').main  # the script, as users run it
 pretrain_tool = _load('pretrain_mini_backbone')

@@ -17,7 +17,6 @@ import os.path as osp
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # The backbone of configs/mini/deeplabv3_r18_mini-*.py (strides of an ImageNet classifier).
 BACKBONE = dict(type='ResNetV1c', depth=18, stem_channels=32, base_channels=32, num_stages=4,

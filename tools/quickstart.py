@@ -28,8 +28,7 @@ def main(argv=None) -> int:
     voc = osp.join(args.data, 'VOCdevkit', 'VOC2012')
     if not mini_world_is_current(args.data):  # missing, or written by an older world version
         make_mini_datasets(args.data)
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    from protect_dataset import main as protect_main
+    from unseg_mm.apis.protect_cli import main as protect_main
     dst = osp.join(args.out, 'VOCdevkit', 'VOC2012')
     code = protect_main(['--format', 'voc', '--src', voc, '--dst', dst, '--checkpoint', GENERATOR])
     if code == 0:
