@@ -255,6 +255,15 @@ def test_checkpoint_conversions(tmp_path, tiny_sam_file, tiny_generator_file):
         assert torch.equal(load_generator(out)(x, prompts),
                            load_generator(tiny_generator_file)(x, prompts))
     assert osp.isfile(out)
+    # ... with a pattern gain: same weights, the gain recorded and applied
+    gained = str(moved / 'gen_gain4.pth')
+    rewrite_generator(out, gained, pattern_gain=4.0)
+    assert read_generator_file(gained)['meta']['pattern_gain'] == 4.0
+    assert load_generator(gained).pattern_gain == 4.0
+    assert all(torch.equal(a, b) for a, b in zip(
+        load_generator(gained).state_dict().values(), load_generator(out).state_dict().values()))
+    with pytest.raises(ValueError, match='pattern_gain'):
+        rewrite_generator(out, gained, pattern_gain=0.0)
 
 
 def test_pattern_gain_saturates_towards_a_square_wave_and_round_trips(tmp_path, tiny_sam_file):

@@ -402,6 +402,18 @@ def test_cluttered_world_adds_unlabelled_near_objects_that_every_format_leaves_u
         make_mini_datasets(out, ['hqseg'], world='cluttered', show_progress=False)
     with pytest.raises(ValueError, match='unknown world'):
         make_mini_datasets(out, ['voc'], world='noisy', show_progress=False)
+    with pytest.raises(ValueError, match='cannot be chosen'):
+        make_mini_datasets(out, ['hqseg_natural'], world='cartoon', show_progress=False)
+    # the generators' natural training set in the cluttered world: one labelled object among
+    # near objects as large as it
+    from unseg_mm.datasets.pretraining import render_family_scene
+    scene = render_family_scene(np.random.default_rng(5), 160, 160, world='cluttered')
+    assert [layer.labelled for layer in scene.layers if layer.kind == THING_LAYER].count(True) == 1
+    assert NEAR_CLUTTER[0] <= [layer.kind for layer in scene.layers].count(CLUTTER_LAYER) \
+        <= NEAR_CLUTTER[1]
+    make_mini_datasets(out, ['hqseg_natural'], num_train=2, num_val=1, show_progress=False,
+                       world='cluttered')
+    assert mini.mini_world_is_current(out, ['hqseg_natural'], 'cluttered')
 
 
 def test_the_mini_hqseg_scenes_are_still_those_the_bundled_generator_was_trained_on():

@@ -35,6 +35,8 @@ def main(argv=None):
     p.add_argument('--sam-checkpoint', help='SAM weights of the generator (default: recorded)')
     p.add_argument('--sam-ref', help='how the new file refers to its SAM file (default: the '
                    'SAM path relative to the new file)')
+    p.add_argument('--pattern-gain', type=float, help="multiply the decoder's pattern by this "
+                   'before clipping to the budget (same weights; default: as recorded)')
     args = parser.parse_args(argv)
     try:
         run(args)
@@ -50,7 +52,8 @@ def run(args) -> None:
         convert_release(args.src, args.dst)
         print(f'release generator {args.src} -> {args.dst} (self-contained, legacy token slice)')
     else:
-        sam_ref = rewrite_generator(args.src, args.dst, args.sam_checkpoint, args.sam_ref)
+        sam_ref = rewrite_generator(args.src, args.dst, args.sam_checkpoint, args.sam_ref,
+                                    args.pattern_gain)
         print(f'generator {args.src} -> {args.dst} (SAM: {sam_ref})')
 
 

@@ -78,6 +78,11 @@ methods = dict(
     unseg_natural_hp5_train8_sur96_ones=candidate('natural-hp5-train8-sur96-ones'),
     # the sur96 recipe trained twice as long (40 epochs; the training-length ablation)
     unseg_natural_hp5_train8_sur96_long=candidate('natural-hp5-train8-sur96-long'),
+    # the sur96 recipe trained on the cluttered world's generator scenes (one labelled object
+    # among near objects as large as it; ...-cluttered-hp5-train8-sur96.py), and its decoder
+    # with the pattern x4 (benchmarked in the cluttered suite, benchmarks/suites/mini_cluttered.py)
+    unseg_cluttered_hp5_train8_sur96=candidate('cluttered-hp5-train8-sur96'),
+    unseg_cluttered_hp5_train8_sur96_gain4=candidate('cluttered-hp5-train8-sur96-gain4'),
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),

@@ -24,5 +24,7 @@ studies = dict(
                     'cluttered world (VOC, DeepLabV3)', tasks=['voc_deeplabv3'],
                     methods=['clean', 'uniform', 'grating', 'grating_objects',
                              'unseg_natural_hp5_train8_sur96',
-                             'unseg_natural_hp5_train8_sur96_gain4'],
+                             'unseg_natural_hp5_train8_sur96_gain4',
+                             'unseg_cluttered_hp5_train8_sur96',
+                             'unseg_cluttered_hp5_train8_sur96_gain4'],
                     defences=['none'], layout='rows'))

@@ -179,17 +179,24 @@ def convert_release(src: str, dst: str) -> UnSegGenerator:
 
 
 def rewrite_generator(src: str, dst: str, sam_checkpoint: Optional[str] = None,
-                      sam_ref: Optional[str] = None) -> Optional[str]:
+                      sam_ref: Optional[str] = None,
+                      pattern_gain: Optional[float] = None) -> Optional[str]:
     """Re-write a generator file, e.g. to refer to its SAM file relative to a new folder.
 
     Args:
         sam_checkpoint: SAM weights of the generator (default: the recorded file).
         sam_ref: how the new file refers to its SAM file (default: the SAM path relative to
             ``dst``'s folder).
+        pattern_gain: set the decoder's pattern gain (its pattern times this, then clipped to
+            the budget; same weights); default: keep the recorded one.
 
     Returns the SAM reference written (None for a self-contained file).
     """
     generator = load_generator(src, sam_checkpoint=sam_checkpoint)
+    if pattern_gain is not None:
+        if not pattern_gain > 0:
+            raise ValueError(f'pattern_gain must be > 0, got {pattern_gain}')
+        generator.pattern_gain = float(pattern_gain)
     meta = dict(generator.checkpoint_meta)
     if sam_ref is None and generator.sam_checkpoint:
         sam_ref = osp.relpath(osp.abspath(generator.sam_checkpoint), osp.dirname(osp.abspath(dst)))

@@ -461,7 +461,7 @@ HQSEG_SUBSETS = {
 
 
 def write_hqseg(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[int, int],
-                seed: int, progress: Callable, fmt: str = 'hqseg') -> str:
+                seed: int, progress: Callable, fmt: str = 'hqseg', world: str = None) -> str:
     base = osp.join(root, fmt)
     for split, indices in split_indices.items():
         subsets = HQSEG_SUBSETS[split]
@@ -471,7 +471,8 @@ def write_hqseg(root: str, split_indices: Dict[str, Sequence[int]], size: Tuple[
                                      distractors=int(_rng(seed, fmt, split, i).integers(0, 3)),
                                      world=WORLD_OF_FORMAT[fmt])
             else:
-                scene = render_family_scene(_rng(seed, fmt, split, i), *size)
+                scene = render_family_scene(_rng(seed, fmt, split, i), *size,
+                                            world=world or WORLD_OF_FORMAT[fmt])
             subset, im_dir, gt_dir = subsets[i % len(subsets)]
             index = scene.rasterize()
             target = [li for li, layer in enumerate(scene.layers)
@@ -492,11 +493,12 @@ WRITERS = {
     'coco': lambda *a, **k: write_coco(*a, panoptic=False, **k),
     'coco_panoptic': lambda *a, **k: write_coco(*a, panoptic=True, **k),
     'hqseg': write_hqseg,
-    'hqseg_natural': lambda *a: write_hqseg(*a, fmt='hqseg_natural'),
+    'hqseg_natural': lambda *a, **k: write_hqseg(*a, fmt='hqseg_natural', **k),
 }
-# Formats whose world can be chosen (make_mini_datasets' ``world``); the HQSeg sets are the
-# generators' training data and keep theirs.
-WORLD_CHOICE = ('voc', 'ade20k', 'cityscapes', 'coco', 'coco_panoptic')
+# Formats whose world can be chosen (make_mini_datasets' ``world``): the benchmark formats, and
+# the natural generator training set (``cluttered`` only: its scenes are of outline families);
+# the cartoon HQSeg set keeps the world the bundled generator was trained on.
+WORLD_CHOICE = ('voc', 'ade20k', 'cityscapes', 'coco', 'coco_panoptic', 'hqseg_natural')
 
 
 def make_mini_datasets(out: str,
@@ -529,10 +531,13 @@ def make_mini_datasets(out: str,
     if world is not None:
         if world not in WORLDS:
             raise ValueError(f'unknown world {world!r}; choose from {", ".join(WORLDS)}')
-        fixed = [f for f in formats if f not in WORLD_CHOICE]
+        fixed = [f for f in formats if f not in WORLD_CHOICE
+                 or (f == 'hqseg_natural' and world not in ('natural', 'cluttered'))]
         if fixed:
-            raise ValueError(f'the world of {fixed} cannot be chosen (they are the generators\' '
-                             f'training sets); write them without --world')
+            raise ValueError(f'world {world!r} cannot be chosen for {fixed} (hqseg keeps the '
+                             f'cartoon world the bundled generator was trained on; '
+                             f'hqseg_natural is natural or cluttered); write them without '
+                             f'--world')
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f'unknown format(s) {unknown}; choose from {", ".join(FORMATS)}')

@@ -72,12 +72,17 @@ def _area(polygon) -> float:
 
 def render_family_scene(rng: np.random.Generator, height: int, width: int,
                         families=GENERATOR_FAMILIES, max_distractors: int = 2,
-                        min_area: float = 0.03) -> Scene:
+                        min_area: float = 0.03, world: str = 'natural') -> Scene:
     """One scene in the HQSeg style: a single labelled salient object of a family drawn from
     ``families``, behind it up to ``max_distractors`` unlabelled objects of other families, on a
     natural-world background with clutter. The labelled object's outline is redrawn (from the
     same ``rng``) while it would cover less than ``min_area`` of the frame: a sliver teaches the
-    generator nothing about objects."""
+    generator nothing about objects. In the ``cluttered`` world (see :mod:`.synthetic`) the scene
+    also gets :data:`synthetic.NEAR_CLUTTER` unlabelled near objects of other ``families``, as
+    large as the labelled one and at random depths around it, so that the labelled object is
+    not simply the largest or front-most sharp thing."""
+    if world not in ('natural', 'cluttered'):
+        raise ValueError(f'family scenes are drawn in the natural or cluttered world, not {world!r}')
     layers = synthetic._stuff_layers(rng, height, width)
     side = min(height, width)
     count = int(rng.integers(0, max_distractors + 1))
@@ -92,6 +97,19 @@ def render_family_scene(rng: np.random.Generator, height: int, width: int,
             if not labelled or _area(polygon) >= min_area * height * width:
                 break
         layers.append(Layer(THING_LAYER, 0, polygon, instance=int(labelled), labelled=labelled))
+    if world == 'cluttered':
+        first = len(layers) - 1  # the labelled object
+        lo, hi = synthetic.NEAR_CLUTTER
+        for _ in range(int(rng.integers(lo, hi + 1))):
+            family = families[int(rng.integers(len(families)))]
+            if family == chosen[-1]:
+                family = families[(families.index(family) + 1) % len(families)]
+            radius = 0.5 * side * rng.uniform(0.35, 0.65)
+            polygon = synthetic._place(family_outline(family, rng), width * rng.uniform(0.1, 0.9),
+                                       height * rng.uniform(0.1, 0.9), radius,
+                                       rng.uniform(0, 2 * math.pi), rng.uniform(0.75, 1.0))
+            at = int(rng.integers(first, len(layers) + 1))
+            layers.insert(at, Layer(synthetic.CLUTTER_LAYER, -1, polygon, labelled=False))
     return Scene(height, width, layers, synthetic._paint_natural(layers, rng, height, width))
 
 
