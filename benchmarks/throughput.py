@@ -171,7 +171,8 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--tiny-batches', type=int, nargs='+', default=[1, 4, 8])
-    parser.add_argument('--vitb-batches', type=int, nargs='+', default=[1, 2])
+    parser.add_argument('--vitb-batches', type=int, nargs='*', default=[1, 2],
+                        help='batch sizes of the ViT-B cells (none: no ViT-B cell)')
     parser.add_argument('--dtypes', nargs='+', default=['float32', 'bfloat16'],
                         choices=['float32', 'bfloat16'])
     parser.add_argument('--vitb-dtypes', nargs='+', default=None,
@@ -218,8 +219,19 @@ def main(argv=None):
                                                                   else sys.argv[1:]))
     meta = dict(device=device_name, torch=torch.__version__, threads=torch.get_num_threads(),
                 command=command)
-    with open(osp.join(out, 'results.json'), 'w') as f:
-        json.dump(dict(meta=meta, rows=rows), f, indent=1)
+    results = dict(meta=meta, rows=rows)
+    previous = osp.join(out, 'results.json')
+    if osp.isfile(previous):
+        with open(previous) as f:
+            old = json.load(f)
+        # Keep the figures of the tool before pipelining (rows without a serial / pipelined
+        # split) for the comparison table.
+        if 'before' in old:
+            results['before'] = old['before']
+        elif any('tool_w2_ms_per_image' not in r for r in old.get('rows', [])):
+            results['before'] = dict(meta=old['meta'], rows=old['rows'])
+    with open(previous, 'w') as f:
+        json.dump(results, f, indent=1)
     write_table(out)
 
 
@@ -252,10 +264,21 @@ def write_table(out: str) -> None:
               f'"tool / forward": the offline tool\'s wall time per image (start-up, decoding, '
               f'annotations, generator, encoding, verification, hashing, writing, manifest) '
               f'over the generator\'s pure forward time; serial: --workers 0 (every step in '
-              f'turn, the tool before pipelining), pipelined: --workers 2 (the default). Stage '
-              f'shares: wall seconds per stage summed over threads (overlapping stages add '
-              f'up). bf16 vs float32: the tool\'s published pixels with --bf16 against a '
+              f'turn, as the tool ran before pipelining), pipelined: --workers 2 (the default). '
+              f'Stage shares: wall seconds per stage summed over threads (overlapping stages '
+              f'add up). bf16 vs float32: the tool\'s published pixels with --bf16 against a '
               f'float32 run on the same images. Command: {meta["command"]}']
+    before = results.get('before')
+    if before:
+        lines += ['', 'Before pipelining (the earlier tool, 32 images per tiny cell):', '',
+                  '| generator | frame | image | batch | forward ms/img | tool img/s | '
+                  'tool / forward | peak memory MB |', '|---' * 8 + '|']
+        for r in before['rows']:
+            lines.append(f'| {r["arch"]} | {r["frame"]} | {r["image"]} | {r["batch"]} | '
+                         f'{r["forward_ms_per_image"]:.1f} | {r["tool_images_per_s"]:.3g} | '
+                         f'{r["tool_over_forward"]:.2f} | {r["peak_memory_mb"]:.0f} |')
+        lines += ['', f'{before["meta"]["device"]}, {before["meta"]["threads"]} threads; torch '
+                  f'{before["meta"]["torch"]}. Command: {before["meta"]["command"]}']
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))
