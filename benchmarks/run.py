@@ -23,8 +23,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from report import plots, update_readme, write_report  # noqa: E402
-from suite import (ROOT, expand, load_suite, locked_results, prune_results,  # noqa: E402
-                   run_suite)
+from suite import (ROOT, expand, load_suite, locked_results, mini_data,  # noqa: E402
+                   prune_results, run_suite)
 
 
 def parse_args(argv=None):
@@ -50,11 +50,10 @@ def _ensure_mini_data(suite, data_root: str) -> None:
     A suite's ``mini_data`` may be False (bring your own data) or a dict of
     :func:`unseg_mm.datasets.mini.make_mini_datasets` arguments (``formats``, ``world``).
     """
-    spec = suite.get('mini_data')
-    if spec is False:
+    spec = mini_data(suite)
+    if spec is None:
         return
     from unseg_mm.datasets.mini import FORMATS, make_mini_datasets, mini_world_is_current
-    spec = dict(spec) if isinstance(spec, dict) else {}
     formats = spec.pop('formats', FORMATS)
     if mini_world_is_current(data_root, formats, spec.get('world')):
         return

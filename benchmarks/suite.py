@@ -224,14 +224,24 @@ def _config_path(config: str) -> str:
 TASK_RUN_KEYS = ('config', 'format', 'root', 'protect')
 
 
-def data_version(suite: Config) -> Optional[str]:
-    """The world version of the synthetic mini datasets a suite trains on (None: real data),
-    with the world the suite chose for them (``mini_data=dict(world=...)``), if any."""
+def mini_data(suite: Config) -> Optional[dict]:
+    """A suite's ``mini_data``: None where it brings its own data (``mini_data=False``), else the
+    :func:`unseg_mm.datasets.mini.make_mini_datasets` arguments it chose (``formats``,
+    ``world``; empty: every format in its default world)."""
     spec = suite.get('mini_data')
     if spec is False:
         return None
+    return dict(spec) if isinstance(spec, dict) else {}
+
+
+def data_version(suite: Config) -> Optional[str]:
+    """The world version of the synthetic mini datasets a suite trains on (None: real data),
+    with the world the suite chose for them (``mini_data=dict(world=...)``), if any."""
+    spec = mini_data(suite)
+    if spec is None:
+        return None
     from unseg_mm.datasets.mini import WORLD_VERSION
-    world = spec.get('world') if isinstance(spec, dict) else None
+    world = spec.get('world')
     return f'{WORLD_VERSION}/{world}' if world else WORLD_VERSION
 
 

@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+from numerics import compare  # benchmarks/numerics.py: image-by-image difference of two copies
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 IMAGE_SIZE = {'tiny': (128, 160), 'vit_b': (768, 1024)}
 
@@ -65,24 +67,6 @@ def _tool_run(src: str, dst: str, generator: str, device: str, batch: int, worke
     with open(osp.join(dst, '.unseg_progress', 'shard-0000-of-0001.done.json')) as f:
         stages = json.load(f)['stage_seconds']
     return dict(seconds=seconds, images=protected, stages=stages)
-
-
-def _max_grey_difference(a: str, b: str) -> dict:
-    """Largest |difference| (grey levels) and share of differing values between the training
-    images of two tool outputs of the same dataset."""
-    import mmcv
-    import numpy as np
-    with open(osp.join(a, 'unseg_manifest.json')) as f:
-        paths = [e['path'] for e in json.load(f)['images']]
-    worst, differing, total = 0, 0, 0
-    for rel in paths:
-        x = mmcv.imread(osp.join(a, rel), flag='unchanged').astype(np.int16)
-        y = mmcv.imread(osp.join(b, rel), flag='unchanged').astype(np.int16)
-        diff = np.abs(x - y)
-        worst = max(worst, int(diff.max()))
-        differing += int((diff > 0).sum())
-        total += diff.size
-    return dict(max_abs=worst, share=differing / max(total, 1))
 
 
 def run_cell(arch: str, batch: int, device: str, work: str, repeats: int, dtype: str,
@@ -158,7 +142,9 @@ def run_cell(arch: str, batch: int, device: str, work: str, repeats: int, dtype:
         # the same dataset in float32: how far the bf16 pixels are from it
         reference = osp.join(tempfile.mkdtemp(dir=work), 'voc')
         _tool_run(src, reference, generator_file, device, batch, 2, 'float32')
-        row['bf16_vs_float32'] = _max_grey_difference(reference, outputs[2])
+        diff = compare(reference, outputs[2])
+        row['bf16_vs_float32'] = dict(max_abs=diff['max_abs_diff'],
+                                      share=diff['values_differing'] / max(diff['values'], 1))
     if device.startswith('cuda'):
         row['peak_memory_mb'] = torch.cuda.max_memory_allocated() / 2**20
     else:

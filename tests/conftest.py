@@ -46,6 +46,17 @@ def tiny_generator_file(tiny_sam_file, tmp_path_factory):
     return path
 
 
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """A Runner registers a process-wide default scope (mmseg or mmdet) that outlives it; restore
+    the table after every test so a later test's registry lookups do not depend on test order."""
+    from mmengine.registry import DefaultScope
+    before = dict(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(before)
+
+
 @pytest.fixture
 def in_repo_root(monkeypatch):
     """Run from the repository root (configs use paths relative to it)."""

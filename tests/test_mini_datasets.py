@@ -53,7 +53,7 @@ def test_invalid_output_root_and_format_are_clear_errors(tmp_path):
 def test_interrupted_write_leaves_no_dataset_behind(tmp_path, monkeypatch):
     from unseg_mm.datasets import mini
 
-    def failing_writer(*args):
+    def failing_writer(*args, **kwargs):  # a writer takes (root, splits, size, seed, progress, world=)
         raise RuntimeError('disk full')
 
     monkeypatch.setitem(mini.WRITERS, 'voc', failing_writer)

@@ -61,7 +61,9 @@ def test_pretraining_tool_writes_a_checkpoint_the_mini_config_loads(tmp_path, in
     # The DeepLabV3 mini config's backbone (dilated strides) takes every tensor, none left out.
     import mmseg.models  # noqa: F401
     cfg = Config.fromfile('configs/mini/deeplabv3_r18_mini-voc.py')
-    backbone = MODELS.build(cfg.model.backbone)
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        backbone = MODELS.build(cfg.model.backbone)
     missing, unexpected = backbone.load_state_dict(state, strict=False)
     assert not missing and not unexpected
     assert all(torch.equal(backbone.state_dict()[k], v.to(backbone.state_dict()[k].dtype))

@@ -60,8 +60,9 @@ class Options:
 
     ``num_threads``: CPU threads of the generator (default: those the destination was started
     with, else torch's current count). ``workers``: threads that decode ahead of the generator
-    and encode/hash/write behind it (0: every step in turn on one thread; the output is the same). ``allow_mixed_numerics``: go on although this run's
-    numerical path differs from the destination's (recorded per image in the manifest).
+    and encode/hash/write behind it (0: every step in turn on one thread; the output is the
+    same). ``allow_mixed_numerics``: go on although this run's numerical path differs from the
+    destination's (recorded per image in the manifest).
     """
     fmt: str
     src: str
@@ -205,7 +206,7 @@ class ProtectionRun:
                         loaded.append((rel, *future.result()))
                     except Exception as exc:  # reported per item, in order; the run goes on
                         if rel in pending:
-                            writes.append((rel, _failed(exc)))
+                            writes.append((rel, _Finished(error=exc)))
                 to_protect = [(rel, res, prm) for rel, res, prm in loaded
                               if not is_kept_clean(sample_key(rel), self.cfg.seed,
                                                    self.opts.mix_clean_ratio)]
@@ -336,9 +337,6 @@ def _run_now(fn, *args) -> _Finished:
     except Exception as exc:
         return _Finished(error=exc)
 
-
-def _failed(exc: Exception) -> _Finished:
-    return _Finished(error=exc)
 
 
 def as_method(method, cfg: ProtectConfig):

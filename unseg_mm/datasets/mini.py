@@ -561,8 +561,8 @@ def make_mini_datasets(out: str,
             tmp = tempfile.mkdtemp(prefix=f'.{fmt}.', dir=out)
             try:
                 split_indices = {'train': range(counts[fmt][0]), 'val': range(counts[fmt][1])}
-                kwargs = dict(world=world) if world else {}
-                written = WRITERS[fmt](tmp, split_indices, fmt_size, seed, bar.update, **kwargs)
+                written = WRITERS[fmt](tmp, split_indices, fmt_size, seed, bar.update,
+                                       world=world)
                 rel = osp.relpath(written, tmp)
                 top = rel.split(os.sep)[0]
                 if osp.exists(osp.join(out, top)):

@@ -101,13 +101,8 @@ def render_family_scene(rng: np.random.Generator, height: int, width: int,
         first = len(layers) - 1  # the labelled object
         lo, hi = synthetic.NEAR_CLUTTER
         for _ in range(int(rng.integers(lo, hi + 1))):
-            family = families[int(rng.integers(len(families)))]
-            if family == chosen[-1]:
-                family = families[(families.index(family) + 1) % len(families)]
-            radius = 0.5 * side * rng.uniform(0.35, 0.65)
-            polygon = synthetic._place(family_outline(family, rng), width * rng.uniform(0.1, 0.9),
-                                       height * rng.uniform(0.1, 0.9), radius,
-                                       rng.uniform(0, 2 * math.pi), rng.uniform(0.75, 1.0))
+            polygon = synthetic._near_clutter_polygon(rng, height, width, families,
+                                                      exclude=chosen[-1], top=0.1)
             at = int(rng.integers(first, len(layers) + 1))
             layers.insert(at, Layer(synthetic.CLUTTER_LAYER, -1, polygon, labelled=False))
     return Scene(height, width, layers, synthetic._paint_natural(layers, rng, height, width))

@@ -432,14 +432,18 @@ def outline_of(category: int, world: str) -> str:
     return THINGS[category].shape if world == 'cartoon' else NATURAL_SHAPES[category]
 
 
-def _near_clutter_polygon(rng: np.random.Generator, h: int, w: int) -> List[Tuple[int, int]]:
-    """An unlabelled near object of a :data:`NEAR_CLUTTER_FAMILIES` outline, the categories'
-    size, anywhere in the frame."""
+def _near_clutter_polygon(rng: np.random.Generator, h: int, w: int,
+                          families: Sequence[int] = NEAR_CLUTTER_FAMILIES,
+                          exclude: int = None, top: float = 0.15) -> List[Tuple[int, int]]:
+    """An unlabelled near object of a ``families`` outline (not ``exclude``: then the next
+    family), the categories' size, anywhere in the frame below ``top`` of its height."""
     from .pretraining import family_outline  # pretraining builds on this module
-    family = NEAR_CLUTTER_FAMILIES[int(rng.integers(len(NEAR_CLUTTER_FAMILIES)))]
+    family = families[int(rng.integers(len(families)))]
+    if family == exclude:
+        family = families[(families.index(family) + 1) % len(families)]
     radius = 0.5 * min(h, w) * rng.uniform(0.35, 0.65) * NATURAL_SIZE
     return _place(family_outline(family, rng), rng.uniform(0.1, 0.9) * w,
-                  rng.uniform(0.15, 0.9) * h, radius, rng.uniform(0, 2 * math.pi),
+                  rng.uniform(top, 0.9) * h, radius, rng.uniform(0, 2 * math.pi),
                   rng.uniform(0.75, 1.0))
 
 
