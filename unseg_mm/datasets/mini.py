@@ -54,8 +54,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .pretraining import render_family_scene
-from .synthetic import (CLUTTER_LAYER, STUFF, STUFF_LAYER, THING_LAYER, THINGS, Scene,
-                        rasterize_layers, render_scene)
+from .synthetic import CLUTTER_LAYER, STUFF_LAYER, THING_LAYER, Scene, render_scene
 
 FORMATS = ('voc', 'ade20k', 'cityscapes', 'coco', 'coco_panoptic', 'hqseg', 'hqseg_natural')
 DEFAULT_SIZES = {
