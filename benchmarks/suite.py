@@ -117,7 +117,10 @@ def protection_settings(suite: Config, cell: Cell) -> Optional[dict]:
         return None
     task = suite.tasks[cell.task]
     eps = cell.setting.get('eps_object', method.get('eps_object', suite.eps_object))
-    eps_bg = suite.eps_background * eps / suite.eps_object
+    # A flat budget (``flat_budget=True``) puts the object budget on every pixel: then the
+    # amplitude map carries nothing of the label (with 8/255 objects and 2/255 elsewhere, the map
+    # alone is the union of the object masks).
+    eps_bg = eps if method.get('flat_budget') else suite.eps_background * eps / suite.eps_object
     checkpoint = method.get('checkpoint')
     settings = dict(method=method['method'], options=dict(method.get('options', {})),
                     checkpoint=checkpoint, format=task.format, root=task.root,

@@ -45,13 +45,20 @@ def test_mini_suite_expands_to_the_documented_matrix():
     # Every task carries both controls in the calibration study; its cells include main's.
     calibration = expand(suite, ['calibration'])
     for task in suite.tasks:
-        assert {'uniform', 'grating', 'grating_16'} <= {c.method for c in calibration
+        assert {'uniform_flat', 'uniform', 'grating', 'grating_16'} <= {c.method for c in calibration
                                                         if c.task == task}
     assert {cell_key(suite, c) for c in main} <= {cell_key(suite, c) for c in calibration}
     # One seed differs from another only in the training seed: same protected copy.
     first, second = [c for c in main if c.task == 'voc_deeplabv3' and c.method == 'unseg'][:2]
     assert first.seed != second.seed and cell_key(suite, first) != cell_key(suite, second)
     assert protection_settings(suite, first) == protection_settings(suite, second)
+    # The negative control has one budget on every pixel (its amplitude map says nothing of the
+    # label); `uniform` keeps the region budgets of every method.
+    flat = protection_settings(suite, Cell('calibration', 'voc_deeplabv3', 'uniform_flat', 'none'))
+    split = protection_settings(suite, Cell('calibration', 'voc_deeplabv3', 'uniform', 'none'))
+    assert flat['method'] == split['method'] == 'uniform'
+    assert flat['eps_background'] == flat['eps_object'] == split['eps_object'] == 8 / 255
+    assert split['eps_background'] == 2 / 255
     ci = expand(suite, ['ci'])
     assert {(c.task, c.method) for c in ci} == {
         (t, m) for t in ('voc_deeplabv3', 'ade20k_mask2former', 'coco_dino')

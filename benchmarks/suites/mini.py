@@ -86,11 +86,16 @@ methods = dict(
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
-    # Calibration controls (not attacks). Negative: label-free uniform noise of the budget must
-    # leave training as it is. Positive: a class-wise grating (unseg_mm.apis.baselines.Grating)
-    # is about the easiest shortcut of the budget; where it does not work, no additive pattern
-    # of that budget is likely to, and a study measures the world, not the method. One grating
-    # for all objects is the information UnSeg's union prompts carry.
+    # Calibration controls (not attacks). Negative: label-free uniform noise at the object budget
+    # on every pixel (uniform_flat) must leave training as it is. `uniform` is the same noise at
+    # the region budgets (8/255 objects, 2/255 elsewhere): its amplitude map IS the union of the
+    # object masks, so it measures what the budget split alone gives away - the floor a
+    # mask-aligned method must get below before its pattern is credited with anything. Positive:
+    # a class-wise grating (unseg_mm.apis.baselines.Grating) is about the easiest shortcut of the
+    # budget; where it does not work, no additive pattern of that budget is likely to, and a
+    # study measures the world, not the method. One grating for all objects is the information
+    # UnSeg's union prompts carry.
+    uniform_flat=dict(method='uniform', flat_budget=True),
     uniform=dict(method='uniform'),
     grating=dict(method='grating'),
     grating_16=dict(method='grating', eps_object=16 / 255),
@@ -116,8 +121,8 @@ studies = dict(
     # Does the world let a shortcut win? Both controls beside every method, on every task.
     calibration=dict(title='Calibration: controls and methods at 8/255 (2/255 background), clean '
                      'val metric', tasks=list(tasks),
-                     methods=['clean', 'uniform', 'grating', 'grating_16', 'synper', 'ar', 'cuda',
-                              'unseg'],
+                     methods=['clean', 'uniform_flat', 'uniform', 'grating', 'grating_16',
+                              'synper', 'ar', 'cuda', 'unseg'],
                      defences=['none'], layout='rows'),
     main=dict(title='Clean vs protected training data (clean val metric)',
               tasks=list(tasks), methods=all_methods, defences=['none']),

@@ -18,13 +18,24 @@ tasks = dict(
         dataset='VOC (cluttered)', arch='DeepLabV3', config='configs/mini/deeplabv3_r18_mini-voc.py',
         format='voc', root='VOCdevkit/VOC2012', metric='mIoU', schedule=1200,
         protect=dict(background_labels=(0, ))))
+# Diagnostics: the same patterns at the object budget on every pixel, so that the amplitude map
+# says nothing of the objects (at 8/255 objects, 2/255 elsewhere it alone marks them: `uniform`).
+# What such a method still does comes from its pattern.
+methods = dict(
+    grating_objects_flat=dict(method='grating', options=dict(classwise=False), flat_budget=True),
+    unseg_natural_hp5_train8_sur96_gain4_flat=dict(
+        _base_.methods.unseg_natural_hp5_train8_sur96_gain4, flat_budget=True))
 studies = dict(
     _delete_=True,
-    objectness=dict(title='Hard objectness: controls and generators at 8/255 (2/255 background), '
-                    'cluttered world (VOC, DeepLabV3)', tasks=['voc_deeplabv3'],
-                    methods=['clean', 'uniform', 'grating', 'grating_objects',
+    objectness=dict(title='Hard objectness: controls, baselines and generators at 8/255 '
+                    '(2/255 background), cluttered world (VOC, DeepLabV3)',
+                    tasks=['voc_deeplabv3'],
+                    methods=['clean', 'uniform_flat', 'uniform', 'grating', 'grating_objects',
+                             'synper', 'ar', 'cuda',
                              'unseg_natural_hp5_train8_sur96',
                              'unseg_natural_hp5_train8_sur96_gain4',
                              'unseg_cluttered_hp5_train8_sur96',
-                             'unseg_cluttered_hp5_train8_sur96_gain4'],
+                             'unseg_cluttered_hp5_train8_sur96_gain4',
+                             'grating_objects_flat',
+                             'unseg_natural_hp5_train8_sur96_gain4_flat'],
                     defences=['none'], layout='rows'))

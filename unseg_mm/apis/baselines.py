@@ -132,10 +132,13 @@ class Uniform(_Additive):
     """Calibration negative control: i.i.d. uniform noise of the budget (not a published attack).
 
     Every pixel and channel draws its own value in [-budget, +budget] (objects ``eps_object``,
-    the rest ``eps_background``), fresh for every image (from the seed and the image key). It
-    carries no information about the label, so a model trained on it must score like the clean
-    one: a benchmark where it does not measures the noise of its own training runs, not
-    protection.
+    the rest ``eps_background``), fresh for every image (from the seed and the image key). With
+    one budget everywhere (``eps_background == eps_object``) it carries no information about the
+    label, so a model trained on it must score like the clean one: a benchmark where it does not
+    measures the noise of its own training runs, not protection. With the region budgets (8/255
+    objects, 2/255 elsewhere) its amplitude map is the union of the object masks: then it
+    measures what the budget split alone gives away, the floor below which a mask-aligned method
+    must get before its pattern is credited with anything.
     """
 
     def pattern(self, label, shape, rng):

@@ -1,8 +1,10 @@
 """Protection methods by name: ``unseg``, the class-wise baselines ``synper``, ``ar``, ``cuda``,
 and the two calibration controls for benchmarks: ``grating``, a class-wise shortcut that must
-work (:class:`~.baselines.Grating`), and ``uniform``, label-free noise of the budget that must do
-nothing (:class:`~.baselines.Uniform`). The controls are not attacks: they measure what a
-dataset and training pipeline let any additive pattern of the budget do.
+work (:class:`~.baselines.Grating`), and ``uniform``, i.i.d. noise of the budget
+(:class:`~.baselines.Uniform`): label-free, so it must do nothing, when one budget covers every
+pixel; at the region budgets, what the object/background budget split alone gives away. The
+controls are not attacks: they measure what a dataset and training pipeline let any additive
+pattern of the budget do.
 
 One interface for the offline tool, the ``UnSegProtect`` transform and the benchmarks::
 
