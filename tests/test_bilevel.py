@@ -6,6 +6,7 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.registry import MODELS
 from mmengine.runner import Runner
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
@@ -149,3 +150,59 @@ def test_surrogate_rescale_erases_fine_patterns_but_keeps_coarse_ones(tiny_sam_f
     torch.manual_seed(0)
     b = _model(tiny_sam_file, surrogate_rescale=(0.5, 1.0)).rescale(coarse)
     assert torch.equal(a, b)
+
+
+def test_frame_prompts_tell_the_surrogate_nothing_of_the_object(tiny_sam_file):
+    for bad in (dict(surrogate_prompts=()), dict(surrogate_prompts=('box', 'lasso')),
+                dict(surrogate_prompts=('frame', 'frame')), dict(val_prompt='everything')):
+        with pytest.raises(ValueError, match='surrogate_prompts|val_prompt'):
+            _model(tiny_sam_file, **bad)
+    model = _model(tiny_sam_file, surrogate_prompts=('frame', ), val_prompt='frame')
+    masks = torch.zeros(2, 1, 256, 256)
+    masks[0, :, 10:50, 20:90] = 1
+    masks[1, :, 100:250, 5:30] = 1
+    soft, prompts = model._surrogate_batch(masks)
+    assert soft.shape == (2, 1, 128, 128)
+    assert prompts.point_coords is None and prompts.masks is None
+    assert prompts.boxes.tolist() == [[0., 0., 128., 128.]] * 2  # the same for every object
+    # the reference's draw is kept where the default types are asked for: same random stream
+    torch.manual_seed(3)
+    _, default = _model(tiny_sam_file)._surrogate_batch(masks)
+    torch.manual_seed(3)
+    _, listed = _model(tiny_sam_file, surrogate_prompts=['box', 'point', 'mask'])._surrogate_batch(
+        masks)
+    for field in ('boxes', 'point_coords', 'point_labels', 'masks'):
+        a, b = getattr(default, field), getattr(listed, field)
+        assert (a is None and b is None) or torch.equal(a, b)
+    # both levels train with it, and validation prompts with the frame too
+    torch.manual_seed(0)
+    wrappers = OptimWrapperDict(
+        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), lr=1e-2)),
+        surrogate=OptimWrapper(torch.optim.Adam(model.surrogate.parameters(), lr=1e-2)))
+    hub = MessageHub.get_current_instance()
+    for it in range(2):
+        hub.update_info('iter', it)
+        log = model.train_step(_batch(), wrappers)
+        assert all(torch.isfinite(v) for v in log.values())
+    with torch.no_grad():
+        samples = model.eval().val_step(_batch())
+    assert samples[0].pred_sem_seg.data.shape == samples[0].gt_sem_seg.data.shape
+
+
+@pytest.mark.parametrize('variant', ['natural-hp5-train8-sur96-flat',
+                                     'cluttered-hp5-train8-sur96-flat-frame',
+                                     'cluttered-hp5-train8-sur96-flat-boxframe'])
+def test_flat_budget_generator_configs_build_what_they_say(variant, tiny_sam_file):
+    name = f'unseg_generator_tiny_mini-hqseg-{variant}.py'
+    cfg = Config.fromfile(config_path('unseg', name))
+    model = cfg.model
+    assert model.eps_object == pytest.approx(8 / 255)
+    assert model.eps_background == pytest.approx(8 / 255)  # no budget map
+    assert (model.alternation.surrogate, model.alternation.generator) == (96, 32)
+    prompts = {'frame': ('frame', ), 'boxframe': ('box', 'frame')}.get(
+        variant.rsplit('-', 1)[1], ('box', 'point', 'mask'))
+    assert tuple(model.get('surrogate_prompts', ('box', 'point', 'mask'))) == prompts
+    assert cfg.train_dataloader.dataset.data_root == \
+        f"data/{'mini_cluttered' if '-cluttered' in name else 'mini'}/hqseg_natural"
+    model.generator.sam_checkpoint = tiny_sam_file
+    assert MODELS.build(model).surrogate_prompts == prompts

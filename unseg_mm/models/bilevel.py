@@ -1,6 +1,6 @@
 """UnSegBilevel: the min-min training of the generator against a from-scratch SAM surrogate."""
 from contextlib import contextmanager
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -12,10 +12,13 @@ from mmengine.structures import PixelData
 
 from .losses import point_sampled_mask_loss
 from .perturbation import budget_region, scale_noise
-from .prompts import Prompts, random_prompt_types, sample_prompts
+from .prompts import PROMPT_TYPES, Prompts, random_prompt_types, sample_prompts
 
 SURROGATE = 'surrogate'
 GENERATOR = 'generator'
+# The surrogate's prompt types: SAM's three, and 'frame' (a box around the whole frame: the
+# surrogate is told nothing of where the object is, as a semantic segmenter is not).
+SURROGATE_PROMPT_TYPES = PROMPT_TYPES + ('frame', )
 
 
 @contextmanager
@@ -54,7 +57,12 @@ class UnSegBilevel(BaseModel):
         loss_points, oversample_ratio, importance_sample_ratio: point sampling of the mask loss
             (112 x 112 points for ViT-B as SAM-HQ).
         val_prompt: prompt type the surrogate gets at validation (the reference validates with
-            boxes on perturbed images).
+            boxes on perturbed images); one of ``SURROGATE_PROMPT_TYPES``.
+        surrogate_prompts: the prompt types the surrogate is trained with, one drawn at random
+            per batch (the reference: box, point, mask). Adding ``'frame'`` makes the surrogate
+            find the object with no hint of where it is, as the target models must (a semantic
+            segmenter gets no prompt); with ``('frame', )`` only, the min-min has to put the
+            object's whereabouts into the noise wherever the image alone does not tell it.
         surrogate_rescale: ``None`` (off) or ``(low, high)`` with ``0 < low <= high <= 1``: in
             training, every batch of perturbed images is resampled (bilinear, antialiased) to a
             random fraction in ``[low, high]`` of the surrogate's frame and back before the
@@ -78,6 +86,7 @@ class UnSegBilevel(BaseModel):
                  importance_sample_ratio: float = 0.75,
                  val_prompt: str = 'box',
                  surrogate_rescale: Optional[tuple] = None,
+                 surrogate_prompts: Sequence[str] = PROMPT_TYPES,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = MODELS.build(generator)
@@ -99,6 +108,14 @@ class UnSegBilevel(BaseModel):
         self.num_prompt_points = num_prompt_points
         self.loss_cfg = dict(num_points=loss_points, oversample_ratio=oversample_ratio,
                              importance_sample_ratio=importance_sample_ratio)
+        surrogate_prompts = tuple(surrogate_prompts)
+        for types, what in ((surrogate_prompts, 'surrogate_prompts'),
+                            ((val_prompt, ), 'val_prompt')):
+            bad = [t for t in types if t not in SURROGATE_PROMPT_TYPES]
+            if bad or not types or len(set(types)) != len(types):
+                raise ValueError(f'{what} must name distinct types of {SURROGATE_PROMPT_TYPES}, '
+                                 f'got {types!r}')
+        self.surrogate_prompts = surrogate_prompts
         self.val_prompt = val_prompt
         if surrogate_rescale is not None:
             low, high = (float(v) for v in surrogate_rescale)
@@ -153,12 +170,23 @@ class UnSegBilevel(BaseModel):
         types = random_prompt_types(None, subset=True)
         return sample_prompts(masks, types, self.num_prompt_points)
 
+    def _surrogate_prompts(self, hard: torch.Tensor, prompt_type: str) -> Prompts:
+        """Prompts of one ``SURROGATE_PROMPT_TYPES`` type for B x 1 x S x S masks."""
+        if prompt_type == 'frame':
+            b, _, h, w = hard.shape
+            frame = torch.tensor([0., 0., float(w), float(h)], device=hard.device)
+            return Prompts(boxes=frame.expand(b, 4).clone())
+        return sample_prompts(hard, (prompt_type, ), self.num_prompt_points)
+
     def _surrogate_batch(self, masks: torch.Tensor):
         size = self.surrogate_size
         soft = F.interpolate(masks, size=(size, size), mode='bilinear', align_corners=False)
-        prompts = sample_prompts(budget_region(masks, (size, size)),
-                                 random_prompt_types(None, subset=False), self.num_prompt_points)
-        return soft, prompts
+        hard = budget_region(masks, (size, size))
+        if self.surrogate_prompts == PROMPT_TYPES:  # the reference's draw (same random stream)
+            return soft, sample_prompts(hard, random_prompt_types(None, subset=False),
+                                        self.num_prompt_points)
+        pick = int(torch.randint(len(self.surrogate_prompts), (1, )))
+        return soft, self._surrogate_prompts(hard, self.surrogate_prompts[pick])
 
     def train_step(self, data, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
         data = self.data_preprocessor(data, True)
@@ -201,8 +229,7 @@ class UnSegBilevel(BaseModel):
                              f'not supported')
         size = self.surrogate_size
         perturbed = self.perturb(images, masks, Prompts(masks=masks), size)
-        prompts = sample_prompts(budget_region(masks, (size, size)), (self.val_prompt, ),
-                                 self.num_prompt_points)
+        prompts = self._surrogate_prompts(budget_region(masks, (size, size)), self.val_prompt)
         logits = self.surrogate(perturbed, prompts)
         logits = F.interpolate(logits, size=images.shape[-2:], mode='bilinear',
                                align_corners=False)
