@@ -24,7 +24,14 @@ tasks = dict(
 methods = dict(
     grating_objects_flat=dict(method='grating', options=dict(classwise=False), flat_budget=True),
     unseg_natural_hp5_train8_sur96_gain4_flat=dict(
-        _base_.methods.unseg_natural_hp5_train8_sur96_gain4, flat_budget=True))
+        _base_.methods.unseg_natural_hp5_train8_sur96_gain4, flat_budget=True),
+    # The sur96 recipe trained at one budget for the whole image (configs/unseg/unseg_generator_
+    # tiny_mini-hqseg-natural-hp5-train8-sur96-flat.py), pattern x4, published at the flat budget
+    # (where only its pattern can mark the objects).
+    unseg_natural_hp5_train8_sur96_flattrained_gain4_flat=dict(
+        method='unseg', flat_budget=True,
+        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
+                    'gain4.pth')))
 studies = dict(
     _delete_=True,
     objectness=dict(title='Hard objectness: controls, baselines and generators at 8/255 '
@@ -37,5 +44,6 @@ studies = dict(
                              'unseg_cluttered_hp5_train8_sur96',
                              'unseg_cluttered_hp5_train8_sur96_gain4',
                              'grating_objects_flat',
-                             'unseg_natural_hp5_train8_sur96_gain4_flat'],
+                             'unseg_natural_hp5_train8_sur96_gain4_flat',
+                             'unseg_natural_hp5_train8_sur96_flattrained_gain4_flat'],
                     defences=['none'], layout='rows'))
