@@ -382,3 +382,47 @@ def test_throughput_cell_measures_serial_and_pipelined_tool_and_bf16_difference(
     throughput.write_table(str(throughput_dir))
     table = (throughput_dir / 'results.md').read_text()
     assert '| tiny | bfloat16 | 256 | 160x128 | 2 |' in table and 'max ' in table
+
+
+def test_separability_probes_read_pattern_amplitude_and_spectrum_apart():
+    """benchmarks/separability.py: each probe reads the kind of mark it is for, and i.i.d. noise
+    at one amplitude is at chance for all three."""
+    import numpy as np
+    from separability import describe, pixel_features, ridge_probe
+
+    rng = np.random.default_rng(0)
+    h, w = 48, 64
+    label = np.zeros((h, w), np.int64)
+    label[8:40, 16:48] = 1
+    label[0, :] = -1  # ignored
+    yy, xx = np.mgrid[:h, :w]
+
+    def grating(period, phase):
+        return np.repeat(np.sin(2 * np.pi * xx / period + phase)[..., None], 3, 2) * 8
+
+    makers = {
+        'iid': lambda: rng.uniform(-8, 8, (h, w, 3)),
+        'amplitude map': lambda: rng.uniform(-1, 1, (h, w, 3)) * np.where(label == 1, 8, 2)[
+            ..., None],
+        'gratings': lambda: np.where(label[..., None] == 1, grating(3, rng.uniform(0, 6)),
+                                     grating(7, rng.uniform(0, 6))),
+        'cast': lambda: rng.uniform(-2, 2, (h, w, 3)) + np.where(label == 1, 4, -4)[..., None],
+    }
+    scores = {}
+    for name, make in makers.items():
+        parts = [pixel_features(make().astype(np.float32), label, 150, seed=i) for i in range(32)]
+        x_tr, y_tr = (np.concatenate(v) for v in zip(*parts[:24]))
+        x_te, y_te = (np.concatenate(v) for v in zip(*parts[24:]))
+        assert set(y_tr.tolist()) == {0, 1}
+        spec = [np.abs(np.fft.rfft2(x.reshape(len(x), 8, 8, 3), axes=(1, 2))).reshape(len(x), -1)
+                for x in (x_tr, x_te)]
+        scores[name] = (ridge_probe(x_tr, y_tr, x_te, y_te),
+                        ridge_probe(np.abs(x_tr), y_tr, np.abs(x_te), y_te),
+                        ridge_probe(spec[0], y_tr, spec[1], y_te))
+    assert all(abs(s - 0.5) < 0.08 for s in scores['iid']), scores
+    assert scores['amplitude map'][0] < 0.65 < 0.95 < scores['amplitude map'][1], scores
+    assert scores['gratings'][0] < 0.65 and scores['gratings'][2] > 0.95, scores
+    assert scores['cast'][0] > 0.95, scores
+    assert describe(dict(method='unseg', checkpoint='checkpoints/unseg_generator_tiny_mini-'
+                         'hqseg-natural.pth', eps_object=8 / 255, eps_background=2 / 255)) == \
+        'unseg natural @ 8/2'
