@@ -190,6 +190,7 @@ def test_frame_prompts_tell_the_surrogate_nothing_of_the_object(tiny_sam_file):
 
 
 @pytest.mark.parametrize('variant', ['natural-hp5-train8-sur96-flat',
+                                     'natural-hp5-train8-sur96-flat-frame',
                                      'cluttered-hp5-train8-sur96-flat-frame',
                                      'cluttered-hp5-train8-sur96-flat-boxframe'])
 def test_flat_budget_generator_configs_build_what_they_say(variant, tiny_sam_file):

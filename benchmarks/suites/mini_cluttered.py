@@ -31,7 +31,13 @@ methods = dict(
     unseg_natural_hp5_train8_sur96_flattrained_gain4_flat=dict(
         method='unseg', flat_budget=True,
         checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'gain4.pth')))
+                    'gain4.pth')),
+    # ... with the surrogate prompted by the whole frame (...-natural-hp5-train8-sur96-flat-
+    # frame.py): it has to find the object by itself, as the target models do.
+    unseg_natural_frame_gain4_flat=dict(
+        method='unseg', flat_budget=True,
+        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
+                    'frame-gain4.pth')))
 studies = dict(
     _delete_=True,
     objectness=dict(title='Hard objectness: controls, baselines and generators at 8/255 '
@@ -45,5 +51,6 @@ studies = dict(
                              'unseg_cluttered_hp5_train8_sur96_gain4',
                              'grating_objects_flat',
                              'unseg_natural_hp5_train8_sur96_gain4_flat',
-                             'unseg_natural_hp5_train8_sur96_flattrained_gain4_flat'],
+                             'unseg_natural_hp5_train8_sur96_flattrained_gain4_flat',
+                             'unseg_natural_frame_gain4_flat'],
                     defences=['none'], layout='rows'))
