@@ -20,7 +20,11 @@ images (balanced: as many object as background pixels per image) and scored on t
 inside the image and holds one label are used, so edges between object and background (which
 any smooth noise marks) do not count.
 
-  python benchmarks/separability.py --suite mini_cluttered
+  python benchmarks/separability.py --suite mini_cluttered [--scale 0.5]
+
+``--scale`` resamples the noise (bilinear) and the labels (nearest) by that factor first, as the
+target's RandomResize does (the mini DeepLabV3 trains at 0.5-2x): a mark that only the
+full-resolution probe reads may be gone at the scales the target model learns from.
 
 reads every complete protected copy under work_dirs/benchmarks/<suite>/protected (or the
 directories given with --dirs) and writes benchmarks/results/<suite>/separability.{json,md}.
@@ -89,16 +93,29 @@ def ridge_probe(x_tr, y_tr, x_te, y_te, lam: float = 1.0) -> float:
     return float(np.mean(accs))
 
 
-def load_pair(src_root: str, out_root: str, rel: str):
+def resample(delta: np.ndarray, seg: np.ndarray, scale: float):
+    """``delta`` (H x W x 3, bilinear) and ``seg`` (H x W, nearest) resized by ``scale``."""
+    h, w = seg.shape
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(delta[..., c]), mode='F')
+                           .resize(size, Image.BILINEAR)) for c in range(delta.shape[2])]
+    return (np.stack(channels, -1).astype(np.float32),
+            np.asarray(Image.fromarray(seg).resize(size, Image.NEAREST)))
+
+
+def load_pair(src_root: str, out_root: str, rel: str, scale: float = 1.0):
     orig = np.asarray(Image.open(osp.join(src_root, rel)).convert('RGB'), np.float32)
     prot = np.asarray(Image.open(osp.join(out_root, rel)).convert('RGB'), np.float32)
     stem = osp.splitext(osp.basename(rel))[0]
     seg = np.asarray(Image.open(osp.join(src_root, 'SegmentationClass', stem + '.png')))
+    delta = prot - orig
+    if scale != 1.0:
+        delta, seg = resample(delta, seg, scale)
     label = np.where(seg == 255, -1, (seg > 0).astype(np.int64))
-    return prot - orig, label
+    return delta, label
 
 
-def probe_copy(out_root: str, per_class: int = 200) -> dict:
+def probe_copy(out_root: str, per_class: int = 200, scale: float = 1.0) -> dict:
     manifest = json.load(open(osp.join(out_root, 'unseg_manifest.json')))
     settings = manifest['settings']
     if settings.get('format') != 'voc':
@@ -108,7 +125,7 @@ def probe_copy(out_root: str, per_class: int = 200) -> dict:
     split = len(rels) * 3 // 4
     parts = {'train': ([], []), 'test': ([], [])}
     for i, rel in enumerate(rels):
-        delta, label = load_pair(settings['src'], out_root, rel)
+        delta, label = load_pair(settings['src'], out_root, rel, scale)
         x, y = pixel_features(delta, label, per_class, seed=i)
         part = parts['train' if i < split else 'test']
         part[0].append(x)
@@ -120,7 +137,7 @@ def probe_copy(out_root: str, per_class: int = 200) -> dict:
         windows = x.reshape(len(x), WINDOW, WINDOW, 3)
         return np.abs(np.fft.rfft2(windows, axes=(1, 2))).reshape(len(x), -1)
 
-    return dict(name=describe(settings), dir=osp.relpath(out_root, ROOT),
+    return dict(name=describe(settings), dir=osp.relpath(out_root, ROOT), scale=scale,
                 images=len(rels), train_pixels=int(len(y_tr)), test_pixels=int(len(y_te)),
                 signed=ridge_probe(x_tr, y_tr, x_te, y_te),
                 magnitude=ridge_probe(np.abs(x_tr), y_tr, np.abs(x_te), y_te),
@@ -135,7 +152,12 @@ def main(argv=None) -> int:
     parser.add_argument('--dirs', nargs='*', help='protected copies (default: all of the suite)')
     parser.add_argument('--per-class', type=int, default=200,
                         help='object and background pixels drawn per image')
+    parser.add_argument('--scale', type=float, nargs='+', default=[1.0],
+                        help='resample noise and labels by these factors first (one table '
+                             'row per copy and factor)')
     args = parser.parse_args(argv)
+    if min(args.scale) <= 0:
+        parser.error(f'--scale must be positive, got {args.scale}')
     dirs = args.dirs or sorted(glob.glob(osp.join(ROOT, 'work_dirs', 'benchmarks', args.suite,
                                                   'protected', '*')))
     rows = []
@@ -144,26 +166,28 @@ def main(argv=None) -> int:
         if not osp.isfile(manifest) or not json.load(open(manifest)).get('complete'):
             print(f'skip {d}: no complete manifest')
             continue
-        rows.append(probe_copy(d, args.per_class))
-        print(f"{rows[-1]['name']}: signed {rows[-1]['signed']:.3f} "
-              f"magnitude {rows[-1]['magnitude']:.3f} spectrum {rows[-1]['spectrum']:.3f}")
+        for scale in args.scale:
+            rows.append(probe_copy(d, args.per_class, scale))
+            print(f"{rows[-1]['name']} x{scale:g}: signed {rows[-1]['signed']:.3f} "
+                  f"magnitude {rows[-1]['magnitude']:.3f} spectrum {rows[-1]['spectrum']:.3f}")
     if not rows:
         raise SystemExit(f'no complete protected copies under {dirs or args.suite}')
-    rows.sort(key=lambda r: r['name'])
+    rows.sort(key=lambda r: (r['name'], r['scale']))
     out = osp.join(ROOT, 'benchmarks', 'results', args.suite)
     os.makedirs(out, exist_ok=True)
     with open(osp.join(out, 'separability.json'), 'w') as f:
         json.dump(rows, f, indent=1)
     lines = [f'## Noise separability: object vs background from the noise alone ({args.suite})',
-             '', f'Command: `python benchmarks/separability.py --suite {args.suite}`', '',
+             '', f'Command: `python benchmarks/separability.py --suite {args.suite} --scale '
+             f"{' '.join(f'{v:g}' for v in args.scale)}`", '',
              'Balanced accuracy of linear probes on 8x8 noise windows (0.5 chance, 1.0 a '
              'perfect mark), fitted on 3/4 of the images, scored on the rest; signed: the '
              'noise values, magnitude: their absolute values, spectrum: the windows\' '
              'amplitude spectra. Mean abs. noise in grey levels.', '',
-             '| protected copy | signed | magnitude | spectrum | mean abs. noise, objects '
-             '| mean abs. noise, background |', '|---|---|---|---|---|---|']
+             '| protected copy | scale | signed | magnitude | spectrum | mean abs. noise, '
+             'objects | mean abs. noise, background |', '|---|---|---|---|---|---|---|']
     for r in rows:
-        lines.append(f"| {r['name']} | {r['signed']:.3f} | {r['magnitude']:.3f} | "
+        lines.append(f"| {r['name']} | {r['scale']:g} | {r['signed']:.3f} | {r['magnitude']:.3f} | "
                      f"{r['spectrum']:.3f} | {r['mean_abs_object']:.2f} | "
                      f"{r['mean_abs_background']:.2f} |")
     with open(osp.join(out, 'separability.md'), 'w') as f:

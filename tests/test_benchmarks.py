@@ -423,6 +423,12 @@ def test_separability_probes_read_pattern_amplitude_and_spectrum_apart():
     assert scores['amplitude map'][0] < 0.65 < 0.95 < scores['amplitude map'][1], scores
     assert scores['gratings'][0] < 0.65 and scores['gratings'][2] > 0.95, scores
     assert scores['cast'][0] > 0.95, scores
+    # --scale: noise resampled bilinearly, labels by nearest neighbour (no new label values)
+    from separability import resample
+    seg = np.where(label == 1, 7, np.where(label < 0, 255, 0)).astype(np.uint8)
+    small_delta, small_seg = resample(makers['gratings']().astype(np.float32), seg, 0.5)
+    assert small_delta.shape == (24, 32, 3) and small_seg.shape == (24, 32)
+    assert set(np.unique(small_seg).tolist()) <= {0, 7, 255}
     assert describe(dict(method='unseg', checkpoint='checkpoints/unseg_generator_tiny_mini-'
                          'hqseg-natural.pth', eps_object=8 / 255, eps_background=2 / 255)) == \
         'unseg natural @ 8/2'
