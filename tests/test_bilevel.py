@@ -191,6 +191,7 @@ def test_frame_prompts_tell_the_surrogate_nothing_of_the_object(tiny_sam_file):
 
 @pytest.mark.parametrize('variant', ['natural-hp5-train8-sur96-flat',
                                      'natural-hp5-train8-sur96-flat-frame',
+                                     'natural-hp5-train8-sur96-flat-probe',
                                      'cluttered-hp5-train8-sur96-flat-frame',
                                      'cluttered-hp5-train8-sur96-flat-boxframe'])
 def test_flat_budget_generator_configs_build_what_they_say(variant, tiny_sam_file):
@@ -200,6 +201,8 @@ def test_flat_budget_generator_configs_build_what_they_say(variant, tiny_sam_fil
     assert model.eps_object == pytest.approx(8 / 255)
     assert model.eps_background == pytest.approx(8 / 255)  # no budget map
     assert (model.alternation.surrogate, model.alternation.generator) == (96, 32)
+    assert ('noise_probe' in model) == variant.endswith('-probe')
+    assert ('noise_probe' in cfg.optim_wrapper) == variant.endswith('-probe')
     prompts = {'frame': ('frame', ), 'boxframe': ('box', 'frame')}.get(
         variant.rsplit('-', 1)[1], ('box', 'point', 'mask'))
     assert tuple(model.get('surrogate_prompts', ('box', 'point', 'mask'))) == prompts
@@ -207,3 +210,69 @@ def test_flat_budget_generator_configs_build_what_they_say(variant, tiny_sam_fil
         f"data/{'mini_cluttered' if '-cluttered' in name else 'mini'}/hqseg_natural"
     model.generator.sam_checkpoint = tiny_sam_file
     assert MODELS.build(model).surrogate_prompts == prompts
+
+
+def test_noise_probe_is_a_third_player_of_the_min_min(tiny_sam_file):
+    """The probe trains with the surrogate; the generator minimises the probe's loss as well."""
+    torch.manual_seed(0)
+    model = _model(tiny_sam_file, alternation=dict(by='iter', surrogate=1, generator=1),
+                   generator_target='gt', eps_background=1 / 255,
+                   noise_probe=dict(type='NoiseProbe', channels=4))
+    wrappers = dict(
+        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), lr=1e-2)),
+        surrogate=OptimWrapper(torch.optim.Adam(model.surrogate.parameters(), lr=1e-2)))
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 0)
+    with pytest.raises(KeyError, match="no 'noise_probe' entry"):
+        model.train_step(_batch(), OptimWrapperDict(**wrappers))
+    wrappers = OptimWrapperDict(
+        noise_probe=OptimWrapper(torch.optim.Adam(model.noise_probe.parameters(), lr=1e-2)),
+        **wrappers)
+    for it, logged, prefixes in (
+            (0, ['loss_surrogate', 'loss_probe'], ('surrogate.', 'noise_probe.')),
+            (1, ['loss_generator', 'loss_generator_probe'], ('generator.mask_decoder.noise_', ))):
+        hub.update_info('iter', it)
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        log = model.train_step(_batch(), wrappers)
+        assert list(log) == logged and all(torch.isfinite(v) for v in log.values())
+        changed = {k for k, v in model.state_dict().items() if not torch.equal(before[k], v)}
+        assert {k.split('.')[0] for k in changed} == {p.split('.')[0] for p in prefixes}
+        assert all(k.startswith(prefixes) for k in changed), sorted(changed)[:5]
+    with pytest.raises(ValueError, match='noise_probe_weight'):
+        _model(tiny_sam_file, noise_probe=dict(type='NoiseProbe'), noise_probe_weight=-1)
+
+
+def test_noise_probe_reads_a_textured_mark_that_iid_noise_does_not_give():
+    """A few steps of training read an object grating from the noise, not i.i.d. noise."""
+    from unseg_mm.models import NoiseProbe
+    from unseg_mm.models.losses import point_sampled_mask_loss
+    with pytest.raises(ValueError, match='odd'):
+        NoiseProbe(kernel_size=4)
+    mask = torch.zeros(4, 1, 64, 64)
+    mask[:, :, 16:48, 8:40] = 1
+    x = torch.arange(64.)
+    grating = torch.sign(torch.sin(x * 2.1))[None, None, None].expand(4, 3, 64, 64)
+
+    def iid():
+        return torch.rand(4, 3, 64, 64) * 2 - 1
+
+    def marked():
+        return torch.where(mask.bool(), grating, iid())
+
+    def held_out_accuracy(draw):
+        """Fitted on one draw, scored on a fresh one (a probe can memorise a fixed draw)."""
+        torch.manual_seed(0)
+        probe = NoiseProbe(channels=8)
+        optim = torch.optim.Adam(probe.parameters(), lr=2e-2)
+        inputs = draw()
+        for _ in range(150):
+            loss = point_sampled_mask_loss(probe(inputs), mask, 1024)
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+        with torch.no_grad():
+            pred = probe(draw()) > 0
+        return (pred == mask.bool()).float().mean().item()
+
+    assert held_out_accuracy(marked) > 0.9
+    assert held_out_accuracy(iid) < 0.8  # all background: 0.75

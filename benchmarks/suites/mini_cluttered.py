@@ -37,7 +37,18 @@ methods = dict(
     unseg_natural_frame_gain4_flat=dict(
         method='unseg', flat_budget=True,
         checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'frame-gain4.pth')))
+                    'frame-gain4.pth')),
+    # ... with a NoiseProbe as third player of the min-min (...-natural-hp5-train8-sur96-flat-
+    # probe.py): the generator is also asked for a pattern a shallow local model reads the object
+    # from, with no image. Pattern x4, at the flat budget and at the region budgets.
+    unseg_natural_probe_gain4_flat=dict(
+        method='unseg', flat_budget=True,
+        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
+                    'probe-gain4.pth')),
+    unseg_natural_probe_gain4=dict(
+        method='unseg',
+        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
+                    'probe-gain4.pth')))
 studies = dict(
     _delete_=True,
     objectness=dict(title='Hard objectness: controls, baselines and generators at 8/255 '
@@ -52,5 +63,6 @@ studies = dict(
                              'grating_objects_flat',
                              'unseg_natural_hp5_train8_sur96_gain4_flat',
                              'unseg_natural_hp5_train8_sur96_flattrained_gain4_flat',
-                             'unseg_natural_frame_gain4_flat'],
+                             'unseg_natural_frame_gain4_flat',
+                             'unseg_natural_probe_gain4_flat', 'unseg_natural_probe_gain4'],
                     defences=['none'], layout='rows'))

@@ -70,6 +70,15 @@ class UnSegBilevel(BaseModel):
             (mmseg's ``RandomResize``, ratios 0.5-2.0), which erases patterns finer than a few
             pixels; this makes the min-min prefer patterns that survive it. Validation is not
             rescaled.
+        noise_probe: ``None`` (off) or the config of a :class:`NoiseProbe`: a third player that
+            reads the object mask from the perturbation alone (no image). It trains with the
+            surrogate (on the detached perturbation), and the generator minimises its loss too,
+            weighted by ``noise_probe_weight``: the min-min then also asks for a pattern that a
+            shallow local model tells apart on objects and background - a mark a target network
+            can take as a shortcut - instead of only one the (much stronger) surrogate can use.
+            Needs a ``noise_probe`` entry in ``optim_wrapper``. It sees the perturbation at the
+            surrogate's frame, divided by ``eps_object``, before ``surrogate_rescale``.
+        noise_probe_weight: weight of the probe's loss in the generator's objective.
     """
 
     def __init__(self,
@@ -87,6 +96,8 @@ class UnSegBilevel(BaseModel):
                  val_prompt: str = 'box',
                  surrogate_rescale: Optional[tuple] = None,
                  surrogate_prompts: Sequence[str] = PROMPT_TYPES,
+                 noise_probe: Optional[dict] = None,
+                 noise_probe_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = MODELS.build(generator)
@@ -124,6 +135,11 @@ class UnSegBilevel(BaseModel):
                                  f'0 < low <= high <= 1, got {surrogate_rescale!r}')
             surrogate_rescale = (low, high)
         self.surrogate_rescale = surrogate_rescale
+        # Built last, so that the other players' initialisation does not depend on it.
+        self.noise_probe = MODELS.build(noise_probe) if noise_probe is not None else None
+        if noise_probe_weight < 0:
+            raise ValueError(f'noise_probe_weight must be >= 0, got {noise_probe_weight}')
+        self.noise_probe_weight = float(noise_probe_weight)
 
     # ------------------------------------------------------------------------------------------
     def phase(self, counter: Optional[int] = None) -> str:
@@ -134,19 +150,33 @@ class UnSegBilevel(BaseModel):
         return SURROGATE if counter % period < self.alternation['surrogate'] else GENERATOR
 
     def perturb(self, images: torch.Tensor, masks: torch.Tensor, prompts: Prompts,
-                size: int) -> torch.Tensor:
+                size: int, with_delta: bool = False):
         """Perturbed images at ``size`` px: the generator's pattern within the training budget.
 
         Args:
             images, masks: B x 3 x S x S in [0, 1] and B x 1 x S x S object masks (S = generator
                 frame); ``masks`` define the budget regions.
             prompts: the generator's prompts, in its frame.
+            with_delta: also return the perturbation as applied (after clipping to [0, 1]).
         """
         noise = self.generator(images, prompts)
         small = F.interpolate(images, size=(size, size), mode='bilinear', align_corners=False)
         delta = scale_noise(noise, budget_region(masks, (size, size)), self.eps_object,
                             self.eps_background)
-        return (small + delta).clamp(0, 1)
+        perturbed = (small + delta).clamp(0, 1)
+        return (perturbed, perturbed - small) if with_delta else perturbed
+
+    def probe_loss(self, delta: torch.Tensor, soft_target: torch.Tensor) -> torch.Tensor:
+        """The noise probe's mask loss on a perturbation ``delta`` (surrogate frame)."""
+        logits = self.noise_probe(delta / self.eps_object)
+        return point_sampled_mask_loss(logits, soft_target, **self.loss_cfg)
+
+    def _probe_wrapper(self, optim_wrapper: OptimWrapperDict):
+        if 'noise_probe' not in optim_wrapper.keys():
+            raise KeyError("UnSegBilevel has a noise_probe but optim_wrapper has no 'noise_probe' "
+                           "entry; add noise_probe=dict(type='OptimWrapper', optimizer=...) to "
+                           "the config's optim_wrapper")
+        return optim_wrapper['noise_probe']
 
     def rescale(self, images: torch.Tensor) -> torch.Tensor:
         """``images`` resampled through a random smaller size and back (``surrogate_rescale``).
@@ -194,26 +224,41 @@ class UnSegBilevel(BaseModel):
         soft_target, sur_prompts = self._surrogate_batch(masks)
         gen_prompts = self._generator_prompts(masks)
         phase = self.phase()
+        probe = self.noise_probe is not None
         if phase == SURROGATE:
             wrapper = optim_wrapper[SURROGATE]
             with wrapper.optim_context(self.surrogate):
                 with torch.no_grad():
-                    perturbed = self.rescale(
-                        self.perturb(images, masks, gen_prompts, self.surrogate_size))
+                    perturbed, delta = self.perturb(images, masks, gen_prompts,
+                                                    self.surrogate_size, with_delta=True)
+                    perturbed = self.rescale(perturbed)
                 logits = self.surrogate(perturbed, sur_prompts)
                 loss = point_sampled_mask_loss(logits, soft_target, **self.loss_cfg)
             wrapper.update_params(loss)
-            return dict(loss_surrogate=loss.detach())
+            log = dict(loss_surrogate=loss.detach())
+            if probe:
+                probe_wrapper = self._probe_wrapper(optim_wrapper)
+                with probe_wrapper.optim_context(self.noise_probe):
+                    probe_loss = self.probe_loss(delta, soft_target)
+                probe_wrapper.update_params(probe_loss)
+                log['loss_probe'] = probe_loss.detach()
+            return log
         wrapper = optim_wrapper[GENERATOR]
         with wrapper.optim_context(self.generator), frozen(self.surrogate):
-            perturbed = self.rescale(
-                self.perturb(images, masks, gen_prompts, self.surrogate_size))
-            logits = self.surrogate(perturbed, sur_prompts)
+            perturbed, delta = self.perturb(images, masks, gen_prompts, self.surrogate_size,
+                                            with_delta=True)
+            logits = self.surrogate(self.rescale(perturbed), sur_prompts)
             target = torch.ones_like(soft_target) if self.generator_target == 'ones' \
                 else soft_target
             loss = point_sampled_mask_loss(logits, target, **self.loss_cfg)
+            log = dict(loss_generator=loss.detach())
+            if probe:
+                with frozen(self.noise_probe):
+                    probe_loss = self.probe_loss(delta, soft_target)
+                log['loss_generator_probe'] = probe_loss.detach()
+                loss = loss + self.noise_probe_weight * probe_loss
         wrapper.update_params(loss)
-        return dict(loss_generator=loss.detach())
+        return log
 
     # ------------------------------------------------------------------------------------------
     def forward(self, images: torch.Tensor, masks: torch.Tensor, data_samples: List = None,
