@@ -155,6 +155,9 @@ def main(argv=None) -> int:
     parser.add_argument('--scale', type=float, nargs='+', default=[1.0],
                         help='resample noise and labels by these factors first (one table '
                              'row per copy and factor)')
+    parser.add_argument('--merge', action='store_true',
+                        help="keep the table's rows of other copies (rows of the same copy and "
+                             "scale are replaced): add a new copy without re-probing the rest")
     args = parser.parse_args(argv)
     if min(args.scale) <= 0:
         parser.error(f'--scale must be positive, got {args.scale}')
@@ -172,8 +175,12 @@ def main(argv=None) -> int:
                   f"magnitude {rows[-1]['magnitude']:.3f} spectrum {rows[-1]['spectrum']:.3f}")
     if not rows:
         raise SystemExit(f'no complete protected copies under {dirs or args.suite}')
-    rows.sort(key=lambda r: (r['name'], r['scale']))
     out = osp.join(ROOT, 'benchmarks', 'results', args.suite)
+    if args.merge and osp.isfile(osp.join(out, 'separability.json')):
+        new = {(r['name'], r['scale']) for r in rows}
+        rows += [r for r in json.load(open(osp.join(out, 'separability.json')))
+                 if (r['name'], r['scale']) not in new]
+    rows.sort(key=lambda r: (r['name'], r['scale']))
     os.makedirs(out, exist_ok=True)
     with open(osp.join(out, 'separability.json'), 'w') as f:
         json.dump(rows, f, indent=1)
