@@ -26,11 +26,29 @@ FIXTURE = osp.join(REPO_ROOT, 'tests', 'fixtures', 'reference_parity')
 META = json.load(open(osp.join(FIXTURE, 'fixture.json')))
 VOC = osp.join(FIXTURE, 'voc')
 PATH = META['numerical_path']
-# Byte identity holds on the fixture's numerical path (see the offline tool's reproducibility
-# contract): same torch, CPU instruction set and thread count. Elsewhere float sums may end a
-# last bit apart, and a value on a rounding boundary one grey level apart.
+
+
+def cpu_isa_flags():
+    """The vector / matrix ISA extensions of this CPU (oneDNN picks its kernels by them)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            line = next(row for row in f if row.startswith('flags'))
+    except (OSError, StopIteration):
+        return None
+    return sorted(flag for flag in line.split(':', 1)[1].split()
+                  if flag.startswith(('avx512', 'amx', 'avx_vnni')))
+
+
+# Byte identity holds on the fixture's numerical path: same torch, CPU instruction set and
+# thread count - and the same ISA extensions: on a host with AMX and AVX512-FP16 (torch's
+# capability still 'AVX512', 2 threads) the raw noise came out ~1e-6 apart from the fixture's.
+# The fixture records the extensions of the host that made it (`cpu_isa_flags`); one that does
+# not is checked to the tolerances below everywhere. Elsewhere float sums may end a last bit
+# apart, and a value on a rounding boundary one grey level apart.
 SAME_PATH = (torch.__version__ == META['torch']
-             and torch.backends.cpu.get_cpu_capability() == PATH['cpu_capability'])
+             and torch.backends.cpu.get_cpu_capability() == PATH['cpu_capability']
+             and PATH.get('cpu_isa_flags') is not None
+             and PATH.get('cpu_isa_flags') == cpu_isa_flags())
 
 
 @pytest.fixture(autouse=True)
