@@ -677,3 +677,31 @@ def test_publish_helper_restores_kept_pixels_rounds_and_measures():
     assert (result.image[3, 3] == 100).all() and (result.image[3, :3] == 99).all()
     assert (result.linf_object, result.linf_background, result.num_objects) == (2, 1, 1)
     assert np.array_equal(object_union(ImagePrompts(), (2, 3)), np.zeros((2, 3), bool))
+
+
+def test_numerical_path_names_the_cpu_extensions(tmp_path, caplog):
+    """The ISA extensions decide oneDNN's kernels: another set is another path; a destination
+    pinned before the field existed is compared without it."""
+    from types import SimpleNamespace
+
+    from unseg_mm.apis.progress import (NUMERICS, PROGRESS_DIR, cpu_isa_flags, numerical_path,
+                                        pin_numerics)
+    cfg = SimpleNamespace(device='cpu', dtype='float32', batch_size=2)
+    path = numerical_path(cfg, 2)
+    assert path['cpu_isa'] == cpu_isa_flags()
+    pinned = osp.join(tmp_path, PROGRESS_DIR, NUMERICS)
+    os.makedirs(osp.dirname(pinned))
+
+    def pin(recorded, **kwargs):
+        with open(pinned, 'w') as f:
+            json.dump(recorded, f)
+        return pin_numerics(str(tmp_path), osp.join(osp.dirname(pinned), 's0.jsonl'), cfg, None,
+                            **kwargs)
+
+    assert pin(path, allow_mixed=False) == path
+    old = {k: v for k, v in path.items() if k != 'cpu_isa'}
+    assert pin(old, allow_mixed=False) == old  # started before the field: resumes
+    other = dict(path, cpu_isa=['avx512_fp16', 'amx_tile'])
+    with pytest.raises(ValueError, match=r"cpu_isa: \['avx512_fp16', 'amx_tile'\] -> "):
+        pin(other, allow_mixed=False)
+    assert pin(other, allow_mixed=True) == path

@@ -18,6 +18,7 @@ from PIL import Image
 
 from conftest import REPO_ROOT
 from unseg_mm.apis.checkpoint import load_generator
+from unseg_mm.apis.progress import cpu_isa_flags
 from unseg_mm.apis.protect import REFERENCE_COMMIT, ImagePrompts, ProtectConfig, protect
 from unseg_mm.apis.protect_dataset import MANIFEST
 from unseg_mm.models.generator import UnSegGenerator
@@ -26,17 +27,6 @@ FIXTURE = osp.join(REPO_ROOT, 'tests', 'fixtures', 'reference_parity')
 META = json.load(open(osp.join(FIXTURE, 'fixture.json')))
 VOC = osp.join(FIXTURE, 'voc')
 PATH = META['numerical_path']
-
-
-def cpu_isa_flags():
-    """The vector / matrix ISA extensions of this CPU (oneDNN picks its kernels by them)."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            line = next(row for row in f if row.startswith('flags'))
-    except (OSError, StopIteration):
-        return None
-    return sorted(flag for flag in line.split(':', 1)[1].split()
-                  if flag.startswith(('avx512', 'amx', 'avx_vnni')))
 
 
 # Byte identity holds on the fixture's numerical path: same torch, CPU instruction set and

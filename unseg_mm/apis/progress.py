@@ -119,6 +119,27 @@ def check_same_settings(dst: str, settings: dict) -> None:
         atomic_write(path, json.dumps(mine, indent=1, sort_keys=True).encode())
 
 
+def cpu_isa_flags() -> Optional[list]:
+    """The vector / matrix ISA extensions of this CPU, sorted (None where unknown).
+
+    torch's ``get_cpu_capability()`` says only 'AVX512' on a host whose AMX / AVX512-FP16 units
+    oneDNN also uses; measured: the same model, torch, capability and thread count gave values
+    ~1e-6 apart on two such hosts, so the extensions are part of the numerical path.
+    """
+    try:
+        with open('/proc/cpuinfo') as f:
+            line = next(row for row in f if row.startswith(('flags', 'Features')))
+    except (OSError, StopIteration):
+        return None
+    return sorted(flag for flag in line.split(':', 1)[1].split()
+                  if flag.startswith(('avx512', 'amx', 'avx_vnni', 'sve', 'sme')))
+
+
+# Fields added to the numerical path after destinations were pinned without them: a destination
+# pinned before a field existed is compared without it (its images' path is unknown there).
+LATE_PATH_FIELDS = ('cpu_isa', )
+
+
 def numerical_path(cfg, num_threads: int) -> dict:
     """What, beyond the settings, decides the generator's float results on this machine."""
     import torch
@@ -130,7 +151,7 @@ def numerical_path(cfg, num_threads: int) -> dict:
                     cudnn=torch.backends.cudnn.version())
     else:
         path.update(cpu=f'{platform.machine()} {torch.backends.cpu.get_cpu_capability()}',
-                    num_threads=int(num_threads))
+                    cpu_isa=cpu_isa_flags(), num_threads=int(num_threads))
     return path
 
 
@@ -171,6 +192,7 @@ def pin_numerics(dst: str, shard: str, cfg, num_threads: Optional[int],
         finally:
             os.remove(tmp)
         pinned = mine
+    mine = {k: v for k, v in mine.items() if k in pinned or k not in LATE_PATH_FIELDS}
     if mine != pinned:
         changed = sorted(k for k in set(pinned) | set(mine) if pinned.get(k) != mine.get(k))
         detail = ', '.join(f'{k}: {pinned.get(k)!r} -> {mine.get(k)!r}' for k in changed)
