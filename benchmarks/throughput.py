@@ -90,11 +90,11 @@ def run_cell(arch: str, batch: int, device: str, work: str, repeats: int, dtype:
     masks = torch.zeros(batch, 1, frame, frame, device=device)
     masks[:, :, frame // 4:3 * frame // 4, frame // 4:3 * frame // 4] = 1
     with torch.no_grad(), autocast:
-        generator(x, Prompts(masks=masks))  # warm-up
+        generator(x, Prompts(masks=masks), region=masks)  # warm-up
         sync()
         start = time.perf_counter()
         for _ in range(repeats):
-            generator(x, Prompts(masks=masks))
+            generator(x, Prompts(masks=masks), region=masks)
         sync()
     forward_ms = 1000 * (time.perf_counter() - start) / (repeats * batch)
 

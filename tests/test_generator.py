@@ -285,3 +285,48 @@ def test_pattern_gain_saturates_towards_a_square_wave_and_round_trips(tmp_path, 
     assert 'pattern_gain' not in read_generator_file(path)['meta']
     with pytest.raises(ValueError, match='pattern_gain'):
         UnSegGenerator(arch='tiny', pattern_gain=0.5)
+
+
+def test_region_texture_is_a_trained_tile_per_region_and_round_trips(tmp_path, tiny_sam_file):
+    torch.manual_seed(0)
+    plain = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file).eval()
+    textured = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, region_texture=4).eval()
+    textured.load_state_dict(plain.state_dict(), strict=False)
+    assert is_trainable_name('mask_decoder.noise_region_texture')
+    assert textured.mask_decoder.noise_region_texture.requires_grad
+    assert 'mask_decoder.noise_region_texture' in textured.trainable_state_dict()
+    x, masks = torch.rand(2, 3, 256, 256), _masks(2, 256)
+    prompts = Prompts(masks=masks)
+    with torch.no_grad():
+        with pytest.raises(ValueError, match='needs the object region'):
+            textured(x, prompts)
+        # zero tiles: the plain decoder's pattern
+        assert torch.equal(textured(x, prompts, region=masks), plain(x, prompts))
+        # one tile inside the region, the other outside, repeated every 4 pattern pixels
+        tiles = torch.zeros(2, 3, 4, 4)
+        tiles[0, :, :, :2], tiles[0, :, :, 2:] = 20, -20  # vertical stripes on the objects
+        tiles[1, :, :2, :], tiles[1, :, 2:, :] = 20, -20  # horizontal ones elsewhere
+        textured.mask_decoder.noise_region_texture.copy_(tiles)
+        pattern = textured(x, prompts, region=masks)
+    small = torch.nn.functional.interpolate(masks, size=pattern.shape[-2:], mode='area')
+    stripes_v = tiles[0].repeat(1, 16, 16).sign()
+    stripes_h = tiles[1].repeat(1, 16, 16).sign()
+    inside, outside = small[0, 0] == 1, small[0, 0] == 0
+    assert torch.equal(pattern[0][:, inside].sign(), stripes_v[:, inside])
+    assert torch.equal(pattern[0][:, outside].sign(), stripes_h[:, outside])
+    path = str(tmp_path / 'gen.pth')
+    save_generator(textured, path)
+    assert read_generator_file(path)['meta']['region_texture'] == 4
+    loaded = load_generator(path)
+    assert loaded.region_texture == 4
+    with torch.no_grad():
+        assert torch.equal(loaded(x, prompts, region=masks), pattern)
+    assert 'region_texture' not in read_generator_file(_saved(plain, tmp_path))['meta']
+    with pytest.raises(ValueError, match='region_texture must be >= 0'):
+        UnSegGenerator(arch='tiny', region_texture=-1)
+
+
+def _saved(generator, tmp_path):
+    path = str(tmp_path / 'plain.pth')
+    save_generator(generator, path)
+    return path

@@ -184,8 +184,9 @@ def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
             for idx, k, _, mask in chunk
         ]).to(device)
         images_t = torch.cat([framed for _, _, framed, _ in chunk]).to(device)
+        region = torch.cat([mask for _, _, _, mask in chunk]).to(device)
         with autocast:
-            out = generator(images_t, batch_prompts).float().cpu()
+            out = generator(images_t, batch_prompts, region=region).float().cpu()
         for (idx, _, _, _), pattern in zip(chunk, out):
             patterns.setdefault(idx, []).append(pattern)
     results = []
@@ -266,7 +267,7 @@ def protect_reference(images: Sequence[np.ndarray], prompts: Sequence[ImagePromp
             continue
         with autocast:
             noise = generator(_reference_frame(image, frame, channel_order).to(device),
-                              Prompts(masks=mask.to(device))).float().cpu()
+                              Prompts(masks=mask.to(device)), region=mask.to(device)).float().cpu()
         h, w = image.shape[:2]
         side = max(h, w)
         small = F.interpolate(mask, size=generator.prompt_encoder.mask_input_size,

@@ -159,7 +159,7 @@ class UnSegBilevel(BaseModel):
             prompts: the generator's prompts, in its frame.
             with_delta: also return the perturbation as applied (after clipping to [0, 1]).
         """
-        noise = self.generator(images, prompts)
+        noise = self.generator(images, prompts, region=budget_region(masks, images.shape[-2:]))
         small = F.interpolate(images, size=(size, size), mode='bilinear', align_corners=False)
         delta = scale_noise(noise, budget_region(masks, (size, size)), self.eps_object,
                             self.eps_background)

@@ -36,6 +36,8 @@ class UnSegGenerator(SAMBase):
         pattern_gain: 1 (as decoded) or a factor the pattern is multiplied by before clipping to
             [-1, 1]: above 1, the pattern moves towards a full-budget square wave (every pixel at
             +-budget) without changing its signs.
+        region_texture: see :class:`NoiseMaskDecoder` (0: off). With it, :meth:`forward` needs
+            the object region (``region=``), which the protection code passes.
 
     Input: RGB images in [0, 1], B x 3 x S x S, S = the architecture's ``img_size``, padded at the
     bottom/right with 0 (black) when not square. Output: B x 3 x S/4 x S/4 in [-1, 1].
@@ -48,6 +50,7 @@ class UnSegGenerator(SAMBase):
                  mask_prompt_value: float = 255.0,
                  pattern_highpass: int = 0,
                  pattern_gain: float = 1.0,
+                 region_texture: int = 0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(arch, mask_prompt_value, init_cfg)
         if pattern_highpass < 0 or (pattern_highpass and pattern_highpass % 2 == 0):
@@ -63,7 +66,8 @@ class UnSegGenerator(SAMBase):
             transformer=build_two_way_transformer(cfg),
             vit_dim=cfg['embed_dim'],
             iou_head_hidden_dim=cfg['iou_head_hidden_dim'],
-            legacy_token_slice=legacy_token_slice)
+            legacy_token_slice=legacy_token_slice,
+            region_texture=region_texture)
         self.sam_checkpoint = sam_checkpoint
         if sam_checkpoint is not None:
             self.load_sam_weights(sam_checkpoint)
@@ -92,8 +96,14 @@ class UnSegGenerator(SAMBase):
         """Only the trained noise-decoder weights (what a generator checkpoint stores)."""
         return {k: v for k, v in self.state_dict().items() if is_trainable_name(k)}
 
-    def forward(self, images: torch.Tensor, prompts: Prompts) -> torch.Tensor:
-        """Perturbation patterns for ``images`` (B x 3 x S x S in [0, 1]) given ``prompts``.
+    @property
+    def region_texture(self) -> int:
+        return self.mask_decoder.region_texture
+
+    def forward(self, images: torch.Tensor, prompts: Prompts,
+                region: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Perturbation patterns for ``images`` (B x 3 x S x S in [0, 1]) given ``prompts``
+        (``region``: B x 1 x S x S union of the prompted objects, for ``region_texture``).
 
         Returns:
             B x 3 x S/4 x S/4 tensor in [-1, 1], RGB order, to be upsampled to the image size and
@@ -102,7 +112,8 @@ class UnSegGenerator(SAMBase):
         self.check_inputs(images, prompts, f'generator {self.arch}')
         embeddings, early = self.image_encoder.forward_with_features(self.normalize(images))
         sparse, dense, dense_pe = self.encode_prompts(prompts)
-        pattern = self.mask_decoder.predict_noise(embeddings, early, dense_pe, sparse, dense)
+        pattern = self.mask_decoder.predict_noise(embeddings, early, dense_pe, sparse, dense,
+                                                  region=region)
         if self.pattern_highpass:
             pattern = highpass(pattern, self.pattern_highpass)
         if self.pattern_gain != 1.0:

@@ -7,9 +7,10 @@ final image embedding and SAM's upscaled mask features; ``tanh`` bounds the resu
 Every new parameter has ``noise`` in its name (the trainable set); parameter names and shapes
 follow the UnSeg release so its weights load unchanged.
 """
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from segment_anything.modeling import MaskDecoder
 from segment_anything.modeling.common import LayerNorm2d
 from segment_anything.modeling.mask_decoder import MLP
@@ -87,16 +88,28 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         legacy_token_slice: read the noise-token outputs the way the UnSeg release does (SAM's
             last mask-token output plus the first two noise tokens). Needed to run the released
             ``Generator_unseg_final.pth`` as trained; our own generators use the three noise tokens.
+        region_texture: 0 (off, UnSeg's decoder) or the side, in pattern pixels, of two trainable
+            tiles (one for the object region, one for the rest) repeated over the frame and added
+            to the decoder's output before its ``tanh``: a pattern shared by every image that the
+            min-min can shape into a mark, beside the image- and prompt-dependent part. Needs the
+            object region at :meth:`predict_noise`.
     """
 
     def __init__(self, *, transformer_dim: int, transformer: nn.Module, vit_dim: int,
                  num_multimask_outputs: int = 3, iou_head_hidden_dim: int = 256,
-                 legacy_token_slice: bool = False) -> None:
+                 legacy_token_slice: bool = False, region_texture: int = 0) -> None:
         super().__init__(transformer_dim=transformer_dim, transformer=transformer,
                          num_multimask_outputs=num_multimask_outputs,
                          iou_head_hidden_dim=iou_head_hidden_dim)
         d = transformer_dim
         self.legacy_token_slice = legacy_token_slice
+        if region_texture < 0:
+            raise ValueError(f'region_texture must be >= 0, got {region_texture}')
+        self.region_texture = int(region_texture)
+        if self.region_texture:
+            # [object, elsewhere] x channels x tile x tile; zero: starts as the plain decoder
+            self.noise_region_texture = nn.Parameter(
+                torch.zeros(2, NUM_NOISE_CHANNELS, self.region_texture, self.region_texture))
         self.noise_token = nn.Embedding(NUM_NOISE_CHANNELS, d)
         self.noise_mlp = nn.ModuleList(
             [MLP(d, d, d // 8, 3) for _ in range(NUM_NOISE_CHANNELS)])
@@ -120,13 +133,16 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
 
     def predict_noise(self, image_embeddings: torch.Tensor, early_features: torch.Tensor,
                       image_pe: torch.Tensor, sparse_prompt_embeddings: torch.Tensor,
-                      dense_prompt_embeddings: torch.Tensor) -> torch.Tensor:
+                      dense_prompt_embeddings: torch.Tensor,
+                      region: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Perturbation pattern B x 3 x 4h x 4w in [-1, 1] (RGB channel order).
 
         Args:
             image_embeddings: B x C x h x w final image embedding.
             early_features: B x vit_dim x h x w output of the first global-attention block.
             image_pe, sparse_prompt_embeddings, dense_prompt_embeddings: as SAM's decoder.
+            region: B x 1 x H x W object region in [0, 1] at any resolution (the budget map);
+                used only with ``region_texture``.
         """
         fused = (self.noise_embedding_encoder(image_embeddings) +
                  self.noise_compress_vit_feat(early_features))
@@ -139,4 +155,21 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         hyper_in = torch.stack([mlp(noise_tokens_out[:, i])
                                 for i, mlp in enumerate(self.noise_mlp)], dim=1)
         b, c, h, w = features.shape
-        return torch.tanh((hyper_in @ features.view(b, c, h * w)).view(b, -1, h, w))
+        logits = (hyper_in @ features.view(b, c, h * w)).view(b, -1, h, w)
+        if self.region_texture:
+            logits = logits + self.texture(region, (h, w))
+        return torch.tanh(logits)
+
+    def texture(self, region: Optional[torch.Tensor], size: Tuple[int, int]) -> torch.Tensor:
+        """The region tiles over a ``size`` pattern: object tile inside ``region``, the other
+        outside (area-weighted at the region's edges)."""
+        if region is None:
+            raise ValueError('this generator has a region texture (region_texture='
+                             f'{self.region_texture}) and needs the object region: pass '
+                             'region= (B x 1 x H x W, the union of the prompted objects)')
+        h, w = size
+        t = self.region_texture
+        tiles = self.noise_region_texture.repeat(1, 1, -(-h // t), -(-w // t))[..., :h, :w]
+        inside = F.interpolate(region.float(), size=(h, w), mode='area') \
+            if region.shape[-2:] != (h, w) else region.float()
+        return inside * tiles[0] + (1.0 - inside) * tiles[1]
