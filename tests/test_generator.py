@@ -330,3 +330,36 @@ def _saved(generator, tmp_path):
     path = str(tmp_path / 'plain.pth')
     save_generator(generator, path)
     return path
+
+
+def test_region_texture_shift_rolls_the_tiles_per_image_in_training_only():
+    generator = UnSegGenerator(arch='tiny', region_texture=4, region_texture_shift=True)
+    decoder = generator.mask_decoder
+    with torch.no_grad():
+        decoder.noise_region_texture.copy_(torch.randn(2, 3, 4, 4))
+    region = torch.zeros(16, 1, 64, 64)
+    region[:, :, :, :32] = 1  # objects on the left half
+    generator.eval()
+    fixed = decoder.texture(region, (16, 16))
+    assert torch.equal(fixed[0], fixed[15])  # no shift when publishing
+    tiles = decoder.noise_region_texture
+    assert torch.equal(fixed[0, :, :4, :4], tiles[0]) and torch.equal(fixed[0, :, :4, 8:12],
+                                                                       tiles[1])
+    generator.train()
+    torch.manual_seed(0)
+    shifted = decoder.texture(region, (16, 16))
+    offsets = set()
+    ys, xs = torch.meshgrid(torch.arange(16), torch.arange(16), indexing='ij')
+    inside = xs < 8
+
+    def rolled(dy, dx):  # the tiles read from (y + dy, x + dx), object tile on the left
+        return torch.where(inside, tiles[0][:, (ys + dy) % 4, (xs + dx) % 4],
+                           tiles[1][:, (ys + dy) % 4, (xs + dx) % 4])
+
+    assert torch.equal(fixed[0], rolled(0, 0))
+    for image in shifted:  # each image: the same tiles, shifted by its own offset
+        match = [(dy, dx) for dy in range(4) for dx in range(4)
+                 if torch.equal(image, rolled(dy, dx))]
+        assert len(match) == 1
+        offsets |= set(match)
+    assert len(offsets) > 1

@@ -93,11 +93,17 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
             to the decoder's output before its ``tanh``: a pattern shared by every image that the
             min-min can shape into a mark, beside the image- and prompt-dependent part. Needs the
             object region at :meth:`predict_noise`.
+        region_texture_shift: in training mode, shift the tiles by a random offset per image
+            (drawn from torch's global generator). A target model sees random crops, so the
+            tiles' phase against the frame tells it nothing; with a fixed phase the min-min
+            settles on a mark only that phase carries (measured: the same rows on the objects
+            and elsewhere, half a period apart). Off in eval mode (publishing): no shift.
     """
 
     def __init__(self, *, transformer_dim: int, transformer: nn.Module, vit_dim: int,
                  num_multimask_outputs: int = 3, iou_head_hidden_dim: int = 256,
-                 legacy_token_slice: bool = False, region_texture: int = 0) -> None:
+                 legacy_token_slice: bool = False, region_texture: int = 0,
+                 region_texture_shift: bool = False) -> None:
         super().__init__(transformer_dim=transformer_dim, transformer=transformer,
                          num_multimask_outputs=num_multimask_outputs,
                          iou_head_hidden_dim=iou_head_hidden_dim)
@@ -106,6 +112,7 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         if region_texture < 0:
             raise ValueError(f'region_texture must be >= 0, got {region_texture}')
         self.region_texture = int(region_texture)
+        self.region_texture_shift = bool(region_texture_shift)
         if self.region_texture:
             # [object, elsewhere] x channels x tile x tile; zero: starts as the plain decoder
             self.noise_region_texture = nn.Parameter(
@@ -169,7 +176,16 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
                              'region= (B x 1 x H x W, the union of the prompted objects)')
         h, w = size
         t = self.region_texture
-        tiles = self.noise_region_texture.repeat(1, 1, -(-h // t), -(-w // t))[..., :h, :w]
+        b, device = region.shape[0], region.device
+        if self.region_texture_shift and self.training:
+            dy, dx = torch.randint(t, (2, b, 1), device=device)
+        else:
+            dy = dx = torch.zeros(b, 1, dtype=torch.long, device=device)
+        rows = (torch.arange(h, device=device) + dy) % t  # B x h
+        cols = (torch.arange(w, device=device) + dx) % t  # B x w
+        # 2 x C x B x h x w -> 2 x B x C x h x w
+        tiles = self.noise_region_texture[:, :, rows[:, :, None], cols[:, None, :]]
+        tiles = tiles.permute(0, 2, 1, 3, 4)
         inside = F.interpolate(region.float(), size=(h, w), mode='area') \
             if region.shape[-2:] != (h, w) else region.float()
         return inside * tiles[0] + (1.0 - inside) * tiles[1]
