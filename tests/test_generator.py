@@ -322,6 +322,17 @@ def test_region_texture_is_a_trained_tile_per_region_and_round_trips(tmp_path, t
     with torch.no_grad():
         assert torch.equal(loaded(x, prompts, region=masks), pattern)
     assert 'region_texture' not in read_generator_file(_saved(plain, tmp_path))['meta']
+    # zero-mean tiles: only texture, no cast; recorded, so a loaded file publishes the same
+    centred = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, region_texture=4,
+                             region_texture_zero_mean=True).eval()
+    centred.load_state_dict(textured.state_dict())
+    with torch.no_grad():
+        centred.mask_decoder.noise_region_texture.add_(5.0)  # a cast the mean removes
+        assert torch.equal(centred(x, prompts, region=masks), pattern)
+    save_generator(centred, path)
+    assert read_generator_file(path)['meta']['region_texture_zero_mean'] is True
+    with torch.no_grad():
+        assert torch.equal(load_generator(path)(x, prompts, region=masks), pattern)
     with pytest.raises(ValueError, match='region_texture must be >= 0'):
         UnSegGenerator(arch='tiny', region_texture=-1)
 

@@ -4,8 +4,8 @@ File layout (``torch.save`` of plain data, read back with ``weights_only=True``)
 
     {'format': 'unseg_mm.generator/v1',
      'meta': {'arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
-              'pattern_highpass', 'pattern_gain', 'region_texture', 'train_eps_object',
-              'train_eps_background', ...},
+              'pattern_highpass', 'pattern_gain', 'region_texture', 'region_texture_zero_mean',
+              'train_eps_object', 'train_eps_background', ...},
      'state_dict': {noise-decoder tensors (and, for self-contained files, the SAM tensors)}}
 
 Also read: the UnSeg release's ``Generator_unseg_final.pth`` (a full state dict of SAM ViT-B plus
@@ -23,7 +23,7 @@ from .fileio import atomic_output, file_sha256, load_state_dict_file
 
 FORMAT = 'unseg_mm.generator/v1'
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
-             'pattern_highpass', 'pattern_gain', 'region_texture')
+             'pattern_highpass', 'pattern_gain', 'region_texture', 'region_texture_zero_mean')
 
 
 def sam_state_dict_from(model: nn.Module) -> Dict[str, torch.Tensor]:
@@ -61,6 +61,8 @@ def generator_meta(generator: UnSegGenerator, sam_checkpoint_ref: Optional[str] 
         meta['pattern_gain'] = generator.pattern_gain
     if generator.region_texture:  # likewise
         meta['region_texture'] = generator.region_texture
+        if generator.mask_decoder.region_texture_zero_mean:
+            meta['region_texture_zero_mean'] = True
     meta.update(extra)
     return meta
 
@@ -136,7 +138,9 @@ def load_generator(path: str, sam_checkpoint: Optional[str] = None,
                                mask_prompt_value=float(meta.get('mask_prompt_value', 255.0)),
                                pattern_highpass=int(meta.get('pattern_highpass', 0)),
                                pattern_gain=float(meta.get('pattern_gain', 1.0)),
-                               region_texture=int(meta.get('region_texture', 0)))
+                               region_texture=int(meta.get('region_texture', 0)),
+                               region_texture_zero_mean=bool(
+                                   meta.get('region_texture_zero_mean', False)))
     expected = meta.get('sam_sha256')
     if sam_path is not None and verify_sam and expected and file_sha256(sam_path) != expected:
         raise ValueError(f'SAM checkpoint {sam_path!r} is not the one generator {path!r} was '

@@ -98,12 +98,16 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
             tiles' phase against the frame tells it nothing; with a fixed phase the min-min
             settles on a mark only that phase carries (measured: the same rows on the objects
             and elsewhere, half a period apart). Off in eval mode (publishing): no shift.
+        region_texture_zero_mean: use each tile minus its mean (per channel): the tiles can then
+            carry no colour cast, only texture (with the shift, the min-min otherwise settled on
+            opposite casts, which a high-passed pattern keeps only at the objects' edges).
     """
 
     def __init__(self, *, transformer_dim: int, transformer: nn.Module, vit_dim: int,
                  num_multimask_outputs: int = 3, iou_head_hidden_dim: int = 256,
                  legacy_token_slice: bool = False, region_texture: int = 0,
-                 region_texture_shift: bool = False) -> None:
+                 region_texture_shift: bool = False,
+                 region_texture_zero_mean: bool = False) -> None:
         super().__init__(transformer_dim=transformer_dim, transformer=transformer,
                          num_multimask_outputs=num_multimask_outputs,
                          iou_head_hidden_dim=iou_head_hidden_dim)
@@ -113,6 +117,7 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
             raise ValueError(f'region_texture must be >= 0, got {region_texture}')
         self.region_texture = int(region_texture)
         self.region_texture_shift = bool(region_texture_shift)
+        self.region_texture_zero_mean = bool(region_texture_zero_mean)
         if self.region_texture:
             # [object, elsewhere] x channels x tile x tile; zero: starts as the plain decoder
             self.noise_region_texture = nn.Parameter(
@@ -184,7 +189,10 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         rows = (torch.arange(h, device=device) + dy) % t  # B x h
         cols = (torch.arange(w, device=device) + dx) % t  # B x w
         # 2 x C x B x h x w -> 2 x B x C x h x w
-        tiles = self.noise_region_texture[:, :, rows[:, :, None], cols[:, None, :]]
+        tiles = self.noise_region_texture
+        if self.region_texture_zero_mean:
+            tiles = tiles - tiles.mean(dim=(-2, -1), keepdim=True)
+        tiles = tiles[:, :, rows[:, :, None], cols[:, None, :]]
         tiles = tiles.permute(0, 2, 1, 3, 4)
         inside = F.interpolate(region.float(), size=(h, w), mode='area') \
             if region.shape[-2:] != (h, w) else region.float()
