@@ -83,6 +83,18 @@ methods = dict(
     # with the pattern x4 (benchmarked in the cluttered suite, benchmarks/suites/mini_cluttered.py)
     unseg_cluttered_hp5_train8_sur96=candidate('cluttered-hp5-train8-sur96'),
     unseg_cluttered_hp5_train8_sur96_gain4=candidate('cluttered-hp5-train8-sur96-gain4'),
+    # the sur96 recipe trained at the flat budget with a NoiseProbe as third player of the
+    # min-min (weight 1 and 10; ...-flat-probe{,10}.py), pattern x4: the most object-specific
+    # patterns in the cluttered suite, here at the region budgets
+    unseg_natural_probe_gain4=candidate('natural-hp5-train8-sur96-flat-probe-gain4'),
+    unseg_natural_probe10_gain4=candidate('natural-hp5-train8-sur96-flat-probe10-gain4'),
+    # ... and with a region texture in the noise decoder (two trained tiles, objects / rest,
+    # shared by every image; ...-flat-texture.py)
+    unseg_natural_texture_gain4=candidate('natural-hp5-train8-sur96-flat-texture-gain4'),
+    unseg_natural_texture_lr30_gain4=candidate('natural-hp5-train8-sur96-flat-texture-lr30-gain4'),
+    # ... with the tiles shifted by a random offset per training image (a target sees crops)
+    unseg_natural_texture_shift_gain4=candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-gain4'),
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
@@ -155,6 +167,9 @@ studies = dict(
                              'unseg_natural_hp5_train8_sur96_gain4_trained',
                              'unseg_natural_hp5_train8_sur96_ones',
                              'unseg_natural_hp5_train8_sur96_long',
+                             'unseg_natural_probe_gain4', 'unseg_natural_probe10_gain4',
+                             'unseg_natural_texture_gain4', 'unseg_natural_texture_lr30_gain4',
+                             'unseg_natural_texture_shift_gain4',
                              'grating_objects'],
                     defences=['none'], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.

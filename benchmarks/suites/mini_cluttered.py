@@ -48,7 +48,37 @@ methods = dict(
     unseg_natural_probe_gain4=dict(
         method='unseg',
         checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'probe-gain4.pth')))
+                    'probe-gain4.pth')),
+    # ... with the probe's loss weighted 10 x in the generator's objective (...-flat-probe10.py)
+    unseg_natural_probe10_gain4_flat=dict(
+        method='unseg', flat_budget=True,
+        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
+                    'probe10-gain4.pth')),
+    # the flat recipe with a region texture in the noise decoder (...-flat-texture.py): two
+    # trained tiles, one for the objects and one for the rest, shared by every image
+    unseg_natural_texture_gain4_flat=dict(
+        method='unseg', flat_budget=True,
+        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
+                    'texture-gain4.pth')),
+    # ... with the tiles learning 30 x faster than the rest of the decoder (...-texture-lr30.py)
+    unseg_natural_texture_lr30_gain4_flat=dict(
+        method='unseg', flat_budget=True,
+        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
+                    'texture-lr30-gain4.pth')),
+    # ... with the tiles shifted by a random offset per training image (...-texture-lr30-shift.py)
+    unseg_natural_texture_shift_gain4_flat=dict(
+        method='unseg', flat_budget=True,
+        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
+                    'texture-lr30-shift-gain4.pth')),
+    unseg_natural_texture_shift_gain4=dict(
+        method='unseg',
+        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
+                    'texture-lr30-shift-gain4.pth')),
+    # ... with zero-mean tiles: texture only, no colour cast (...-texture-lr30-shift-zm.py)
+    unseg_natural_texture_zm_gain4_flat=dict(
+        method='unseg', flat_budget=True,
+        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
+                    'texture-lr30-shift-zm-gain4.pth')))
 studies = dict(
     _delete_=True,
     objectness=dict(title='Hard objectness: controls, baselines and generators at 8/255 '
@@ -64,5 +94,11 @@ studies = dict(
                              'unseg_natural_hp5_train8_sur96_gain4_flat',
                              'unseg_natural_hp5_train8_sur96_flattrained_gain4_flat',
                              'unseg_natural_frame_gain4_flat',
-                             'unseg_natural_probe_gain4_flat', 'unseg_natural_probe_gain4'],
+                             'unseg_natural_probe_gain4_flat', 'unseg_natural_probe_gain4',
+                             'unseg_natural_probe10_gain4_flat',
+                             'unseg_natural_texture_gain4_flat',
+                             'unseg_natural_texture_lr30_gain4_flat',
+                             'unseg_natural_texture_shift_gain4_flat',
+                             'unseg_natural_texture_shift_gain4',
+                             'unseg_natural_texture_zm_gain4_flat'],
                     defences=['none'], layout='rows'))
