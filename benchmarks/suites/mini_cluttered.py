@@ -18,6 +18,19 @@ tasks = dict(
         dataset='VOC (cluttered)', arch='DeepLabV3', config='configs/mini/deeplabv3_r18_mini-voc.py',
         format='voc', root='VOCdevkit/VOC2012', metric='mIoU', schedule=1200,
         protect=dict(background_labels=(0, ))))
+
+
+def flat_trained(variant: str, flat_budget: bool = True) -> dict:
+    """A generator trained at the flat budget, pattern x4 (checkpoints/unseg_generator_tiny_mini-
+    hqseg-natural-hp5-train8-sur96-flat<variant>-gain4.pth), published at the flat budget or, with
+    ``flat_budget=False``, at the region budgets."""
+    method = dict(method='unseg', checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-'
+                                              f'hp5-train8-sur96-flat{variant}-gain4.pth'))
+    if flat_budget:
+        method['flat_budget'] = True
+    return method
+
+
 # Diagnostics: the same patterns at the object budget on every pixel, so that the amplitude map
 # says nothing of the objects (at 8/255 objects, 2/255 elsewhere it alone marks them: `uniform`).
 # What such a method still does comes from its pattern.
@@ -28,57 +41,26 @@ methods = dict(
     # The sur96 recipe trained at one budget for the whole image (configs/unseg/unseg_generator_
     # tiny_mini-hqseg-natural-hp5-train8-sur96-flat.py), pattern x4, published at the flat budget
     # (where only its pattern can mark the objects).
-    unseg_natural_hp5_train8_sur96_flattrained_gain4_flat=dict(
-        method='unseg', flat_budget=True,
-        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'gain4.pth')),
-    # ... with the surrogate prompted by the whole frame (...-natural-hp5-train8-sur96-flat-
-    # frame.py): it has to find the object by itself, as the target models do.
-    unseg_natural_frame_gain4_flat=dict(
-        method='unseg', flat_budget=True,
-        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'frame-gain4.pth')),
-    # ... with a NoiseProbe as third player of the min-min (...-natural-hp5-train8-sur96-flat-
-    # probe.py): the generator is also asked for a pattern a shallow local model reads the object
-    # from, with no image. Pattern x4, at the flat budget and at the region budgets.
-    unseg_natural_probe_gain4_flat=dict(
-        method='unseg', flat_budget=True,
-        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'probe-gain4.pth')),
-    unseg_natural_probe_gain4=dict(
-        method='unseg',
-        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'probe-gain4.pth')),
-    # ... with the probe's loss weighted 10 x in the generator's objective (...-flat-probe10.py)
-    unseg_natural_probe10_gain4_flat=dict(
-        method='unseg', flat_budget=True,
-        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'probe10-gain4.pth')),
+    unseg_natural_hp5_train8_sur96_flattrained_gain4_flat=flat_trained(''),
+    # ... with the surrogate prompted by the whole frame (...-flat-frame.py): it has to find the
+    # object by itself, as the target models do.
+    unseg_natural_frame_gain4_flat=flat_trained('-frame'),
+    # ... with a NoiseProbe as third player of the min-min (...-flat-probe.py): the generator is
+    # also asked for a pattern a shallow local model reads the object from, with no image. At
+    # the flat budget and at the region budgets; and with the probe's loss weighted 10 x
+    # (...-flat-probe10.py).
+    unseg_natural_probe_gain4_flat=flat_trained('-probe'),
+    unseg_natural_probe_gain4=flat_trained('-probe', flat_budget=False),
+    unseg_natural_probe10_gain4_flat=flat_trained('-probe10'),
     # the flat recipe with a region texture in the noise decoder (...-flat-texture.py): two
-    # trained tiles, one for the objects and one for the rest, shared by every image
-    unseg_natural_texture_gain4_flat=dict(
-        method='unseg', flat_budget=True,
-        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'texture-gain4.pth')),
-    # ... with the tiles learning 30 x faster than the rest of the decoder (...-texture-lr30.py)
-    unseg_natural_texture_lr30_gain4_flat=dict(
-        method='unseg', flat_budget=True,
-        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'texture-lr30-gain4.pth')),
-    # ... with the tiles shifted by a random offset per training image (...-texture-lr30-shift.py)
-    unseg_natural_texture_shift_gain4_flat=dict(
-        method='unseg', flat_budget=True,
-        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'texture-lr30-shift-gain4.pth')),
-    unseg_natural_texture_shift_gain4=dict(
-        method='unseg',
-        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'texture-lr30-shift-gain4.pth')),
-    # ... with zero-mean tiles: texture only, no colour cast (...-texture-lr30-shift-zm.py)
-    unseg_natural_texture_zm_gain4_flat=dict(
-        method='unseg', flat_budget=True,
-        checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                    'texture-lr30-shift-zm-gain4.pth')))
+    # trained tiles, one for the objects and one for the rest, shared by every image; with the
+    # tiles learning 30 x faster (...-texture-lr30.py), also shifted by a random offset per
+    # training image (...-lr30-shift.py; at both budgets), and zero-mean (...-shift-zm.py)
+    unseg_natural_texture_gain4_flat=flat_trained('-texture'),
+    unseg_natural_texture_lr30_gain4_flat=flat_trained('-texture-lr30'),
+    unseg_natural_texture_shift_gain4_flat=flat_trained('-texture-lr30-shift'),
+    unseg_natural_texture_shift_gain4=flat_trained('-texture-lr30-shift', flat_budget=False),
+    unseg_natural_texture_zm_gain4_flat=flat_trained('-texture-lr30-shift-zm'))
 studies = dict(
     _delete_=True,
     objectness=dict(title='Hard objectness: controls, baselines and generators at 8/255 '
