@@ -374,3 +374,29 @@ def test_region_texture_shift_rolls_the_tiles_per_image_in_training_only():
         assert len(match) == 1
         offsets |= set(match)
     assert len(offsets) > 1
+
+
+def test_region_texture_rms_fixes_each_tiles_strength_and_round_trips(tmp_path, tiny_sam_file):
+    torch.manual_seed(0)
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, region_texture=4,
+                               region_texture_zero_mean=True, region_texture_rms=2.0).eval()
+    decoder = generator.mask_decoder
+    assert decoder.noise_region_texture.abs().sum() > 0  # random start: a direction to train
+    region = torch.zeros(1, 1, 16, 16)
+    region[..., :8] = 1
+    for scale in (0.01, 1.0, 100.0):  # the strength of the raw tiles does not matter
+        with torch.no_grad():
+            decoder.noise_region_texture.mul_(scale)
+        texture = decoder.texture(region, (16, 16))
+        for part in (texture[0, :, :, :8], texture[0, :, :, 8:]):
+            assert torch.allclose(part.pow(2).mean().sqrt(), torch.tensor(2.0), atol=1e-4)
+            assert torch.allclose(part.mean(dim=(-2, -1)), torch.zeros(3), atol=1e-4)
+    path = str(tmp_path / 'rms.pth')
+    save_generator(generator, path)
+    assert read_generator_file(path)['meta']['region_texture_rms'] == 2.0
+    x, masks = torch.rand(1, 3, 256, 256), _masks(1, 256)
+    with torch.no_grad():
+        assert torch.equal(load_generator(path)(x, Prompts(masks=masks), region=masks),
+                           generator(x, Prompts(masks=masks), region=masks))
+    with pytest.raises(ValueError, match='region_texture_rms must be >= 0'):
+        UnSegGenerator(arch='tiny', region_texture=4, region_texture_rms=-1.0)

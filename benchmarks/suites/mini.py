@@ -95,6 +95,9 @@ methods = dict(
     # ... with the tiles shifted by a random offset per training image (a target sees crops)
     unseg_natural_texture_shift_gain4=candidate(
         'natural-hp5-train8-sur96-flat-texture-lr30-shift-gain4'),
+    # ... with zero-mean tiles of a fixed strength (texture only; ...-shift-rms2.py)
+    unseg_natural_texture_rms2_gain4=candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-gain4'),
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
@@ -170,6 +173,7 @@ studies = dict(
                              'unseg_natural_probe_gain4', 'unseg_natural_probe10_gain4',
                              'unseg_natural_texture_gain4', 'unseg_natural_texture_lr30_gain4',
                              'unseg_natural_texture_shift_gain4',
+                             'unseg_natural_texture_rms2_gain4',
                              'grating_objects'],
                     defences=['none'], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.

@@ -55,12 +55,15 @@ methods = dict(
     # the flat recipe with a region texture in the noise decoder (...-flat-texture.py): two
     # trained tiles, one for the objects and one for the rest, shared by every image; with the
     # tiles learning 30 x faster (...-texture-lr30.py), also shifted by a random offset per
-    # training image (...-lr30-shift.py; at both budgets), and zero-mean (...-shift-zm.py)
+    # training image (...-lr30-shift.py; at both budgets), zero-mean (...-shift-zm.py), and
+    # zero-mean with a fixed strength (...-shift-rms2.py; at both budgets)
     unseg_natural_texture_gain4_flat=flat_trained('-texture'),
     unseg_natural_texture_lr30_gain4_flat=flat_trained('-texture-lr30'),
     unseg_natural_texture_shift_gain4_flat=flat_trained('-texture-lr30-shift'),
     unseg_natural_texture_shift_gain4=flat_trained('-texture-lr30-shift', flat_budget=False),
-    unseg_natural_texture_zm_gain4_flat=flat_trained('-texture-lr30-shift-zm'))
+    unseg_natural_texture_zm_gain4_flat=flat_trained('-texture-lr30-shift-zm'),
+    unseg_natural_texture_rms2_gain4_flat=flat_trained('-texture-lr30-shift-rms2'),
+    unseg_natural_texture_rms2_gain4=flat_trained('-texture-lr30-shift-rms2', flat_budget=False))
 studies = dict(
     _delete_=True,
     objectness=dict(title='Hard objectness: controls, baselines and generators at 8/255 '
@@ -82,5 +85,7 @@ studies = dict(
                              'unseg_natural_texture_lr30_gain4_flat',
                              'unseg_natural_texture_shift_gain4_flat',
                              'unseg_natural_texture_shift_gain4',
-                             'unseg_natural_texture_zm_gain4_flat'],
+                             'unseg_natural_texture_zm_gain4_flat',
+                             'unseg_natural_texture_rms2_gain4_flat',
+                             'unseg_natural_texture_rms2_gain4'],
                     defences=['none'], layout='rows'))

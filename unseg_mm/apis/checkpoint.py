@@ -5,7 +5,7 @@ File layout (``torch.save`` of plain data, read back with ``weights_only=True``)
     {'format': 'unseg_mm.generator/v1',
      'meta': {'arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
               'pattern_highpass', 'pattern_gain', 'region_texture', 'region_texture_zero_mean',
-              'train_eps_object', 'train_eps_background', ...},
+              'region_texture_rms', 'train_eps_object', 'train_eps_background', ...},
      'state_dict': {noise-decoder tensors (and, for self-contained files, the SAM tensors)}}
 
 Also read: the UnSeg release's ``Generator_unseg_final.pth`` (a full state dict of SAM ViT-B plus
@@ -23,7 +23,8 @@ from .fileio import atomic_output, file_sha256, load_state_dict_file
 
 FORMAT = 'unseg_mm.generator/v1'
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
-             'pattern_highpass', 'pattern_gain', 'region_texture', 'region_texture_zero_mean')
+             'pattern_highpass', 'pattern_gain', 'region_texture', 'region_texture_zero_mean',
+             'region_texture_rms')
 
 
 def sam_state_dict_from(model: nn.Module) -> Dict[str, torch.Tensor]:
@@ -63,6 +64,8 @@ def generator_meta(generator: UnSegGenerator, sam_checkpoint_ref: Optional[str] 
         meta['region_texture'] = generator.region_texture
         if generator.mask_decoder.region_texture_zero_mean:
             meta['region_texture_zero_mean'] = True
+        if generator.mask_decoder.region_texture_rms:
+            meta['region_texture_rms'] = generator.mask_decoder.region_texture_rms
     meta.update(extra)
     return meta
 
@@ -140,7 +143,8 @@ def load_generator(path: str, sam_checkpoint: Optional[str] = None,
                                pattern_gain=float(meta.get('pattern_gain', 1.0)),
                                region_texture=int(meta.get('region_texture', 0)),
                                region_texture_zero_mean=bool(
-                                   meta.get('region_texture_zero_mean', False)))
+                                   meta.get('region_texture_zero_mean', False)),
+                               region_texture_rms=float(meta.get('region_texture_rms', 0.0)))
     expected = meta.get('sam_sha256')
     if sam_path is not None and verify_sam and expected and file_sha256(sam_path) != expected:
         raise ValueError(f'SAM checkpoint {sam_path!r} is not the one generator {path!r} was '

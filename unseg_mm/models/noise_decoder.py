@@ -101,13 +101,18 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         region_texture_zero_mean: use each tile minus its mean (per channel): the tiles can then
             carry no colour cast, only texture (with the shift, the min-min otherwise settled on
             opposite casts, which a high-passed pattern keeps only at the objects' edges).
+        region_texture_rms: 0 (off) or the root-mean-square every tile is scaled to (after the
+            mean is removed, with ``region_texture_zero_mean``): the min-min then chooses the
+            tiles' texture, not their strength (with free strength and zero mean it turned the
+            tiles nearly off). The tiles start random instead of zero.
     """
 
     def __init__(self, *, transformer_dim: int, transformer: nn.Module, vit_dim: int,
                  num_multimask_outputs: int = 3, iou_head_hidden_dim: int = 256,
                  legacy_token_slice: bool = False, region_texture: int = 0,
                  region_texture_shift: bool = False,
-                 region_texture_zero_mean: bool = False) -> None:
+                 region_texture_zero_mean: bool = False,
+                 region_texture_rms: float = 0.0) -> None:
         super().__init__(transformer_dim=transformer_dim, transformer=transformer,
                          num_multimask_outputs=num_multimask_outputs,
                          iou_head_hidden_dim=iou_head_hidden_dim)
@@ -118,10 +123,15 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         self.region_texture = int(region_texture)
         self.region_texture_shift = bool(region_texture_shift)
         self.region_texture_zero_mean = bool(region_texture_zero_mean)
+        if region_texture_rms < 0:
+            raise ValueError(f'region_texture_rms must be >= 0, got {region_texture_rms}')
+        self.region_texture_rms = float(region_texture_rms)
         if self.region_texture:
             # [object, elsewhere] x channels x tile x tile; zero: starts as the plain decoder
+            # (random with a fixed strength, which a zero tile has no direction for)
+            shape = (2, NUM_NOISE_CHANNELS, self.region_texture, self.region_texture)
             self.noise_region_texture = nn.Parameter(
-                torch.zeros(2, NUM_NOISE_CHANNELS, self.region_texture, self.region_texture))
+                torch.randn(shape) if self.region_texture_rms else torch.zeros(shape))
         self.noise_token = nn.Embedding(NUM_NOISE_CHANNELS, d)
         self.noise_mlp = nn.ModuleList(
             [MLP(d, d, d // 8, 3) for _ in range(NUM_NOISE_CHANNELS)])
@@ -192,6 +202,9 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         tiles = self.noise_region_texture
         if self.region_texture_zero_mean:
             tiles = tiles - tiles.mean(dim=(-2, -1), keepdim=True)
+        if self.region_texture_rms:
+            rms = tiles.pow(2).mean(dim=(1, 2, 3), keepdim=True).add(1e-12).sqrt()
+            tiles = tiles * (self.region_texture_rms / rms)
         tiles = tiles[:, :, rows[:, :, None], cols[:, None, :]]
         tiles = tiles.permute(0, 2, 1, 3, 4)
         inside = F.interpolate(region.float(), size=(h, w), mode='area') \
