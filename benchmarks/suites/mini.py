@@ -98,6 +98,8 @@ methods = dict(
     # ... with zero-mean tiles of a fixed strength (texture only; ...-shift-rms2.py)
     unseg_natural_texture_rms2_gain4=candidate(
         'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-gain4'),
+    unseg_natural_texture_rms2_rescale_gain4=candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-rescale-gain4'),
     synper=dict(method='synper'),
     ar=dict(method='ar'),
     cuda=dict(method='cuda'),
@@ -115,6 +117,13 @@ methods = dict(
     grating=dict(method='grating'),
     grating_16=dict(method='grating', eps_object=16 / 255),
     grating_objects=dict(method='grating', options=dict(classwise=False)),
+    # Diagnostics: the object grating and the fixed-strength texture generator at 8/255 on every
+    # pixel (no amplitude map), as in the cluttered suite's flat-budget rows: does a pattern alone
+    # move this world's target?
+    grating_objects_flat=dict(method='grating', options=dict(classwise=False), flat_budget=True),
+    unseg_natural_texture_rms2_gain4_flat=dict(
+        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-gain4'),
+        flat_budget=True),
 )
 # budgets of every protection unless a study varies them ([0, 1] units)
 eps_object = 8 / 255
@@ -174,7 +183,9 @@ studies = dict(
                              'unseg_natural_texture_gain4', 'unseg_natural_texture_lr30_gain4',
                              'unseg_natural_texture_shift_gain4',
                              'unseg_natural_texture_rms2_gain4',
-                             'grating_objects'],
+                             'unseg_natural_texture_rms2_rescale_gain4',
+                             'grating_objects', 'grating_objects_flat',
+                             'unseg_natural_texture_rms2_gain4_flat'],
                     defences=['none'], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
     ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],
