@@ -124,6 +124,13 @@ methods = dict(
     unseg_natural_texture_rms2_gain4_flat=dict(
         candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-gain4'),
         flat_budget=True),
+    # ... the same recipe trained with another seed (...-rms2-seed1.py)
+    unseg_natural_texture_rms2_seed1_gain4_flat=dict(
+        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-seed1-gain4'),
+        flat_budget=True),
+    # the baselines at that budget (CUDA's blur is not bounded by region: its cells are flat)
+    synper_flat=dict(method='synper', flat_budget=True),
+    ar_flat=dict(method='ar', flat_budget=True),
 )
 # budgets of every protection unless a study varies them ([0, 1] units)
 eps_object = 8 / 255
@@ -185,7 +192,9 @@ studies = dict(
                              'unseg_natural_texture_rms2_gain4',
                              'unseg_natural_texture_rms2_rescale_gain4',
                              'grating_objects', 'grating_objects_flat',
-                             'unseg_natural_texture_rms2_gain4_flat'],
+                             'unseg_natural_texture_rms2_gain4_flat',
+                             'unseg_natural_texture_rms2_seed1_gain4_flat', 'uniform_flat',
+                             'synper_flat', 'ar_flat'],
                     defences=['none'], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
     ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],

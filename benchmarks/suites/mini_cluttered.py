@@ -57,7 +57,8 @@ methods = dict(
     # tiles learning 30 x faster (...-texture-lr30.py), also shifted by a random offset per
     # training image (...-lr30-shift.py; at both budgets), zero-mean (...-shift-zm.py), and
     # zero-mean with a fixed strength (...-shift-rms2.py; at both budgets), that with the
-    # surrogate seeing the images through a random down-scaling (...-rms2-rescale.py)
+    # surrogate seeing the images through a random down-scaling (...-rms2-rescale.py), and
+    # trained with another seed (...-rms2-seed1.py)
     unseg_natural_texture_gain4_flat=flat_trained('-texture'),
     unseg_natural_texture_lr30_gain4_flat=flat_trained('-texture-lr30'),
     unseg_natural_texture_shift_gain4_flat=flat_trained('-texture-lr30-shift'),
@@ -65,7 +66,8 @@ methods = dict(
     unseg_natural_texture_zm_gain4_flat=flat_trained('-texture-lr30-shift-zm'),
     unseg_natural_texture_rms2_gain4_flat=flat_trained('-texture-lr30-shift-rms2'),
     unseg_natural_texture_rms2_gain4=flat_trained('-texture-lr30-shift-rms2', flat_budget=False),
-    unseg_natural_texture_rms2_rescale_gain4_flat=flat_trained('-texture-lr30-shift-rms2-rescale'))
+    unseg_natural_texture_rms2_rescale_gain4_flat=flat_trained('-texture-lr30-shift-rms2-rescale'),
+    unseg_natural_texture_rms2_seed1_gain4_flat=flat_trained('-texture-lr30-shift-rms2-seed1'))
 studies = dict(
     _delete_=True,
     objectness=dict(title='Hard objectness: controls, baselines and generators at 8/255 '
@@ -90,5 +92,6 @@ studies = dict(
                              'unseg_natural_texture_zm_gain4_flat',
                              'unseg_natural_texture_rms2_gain4_flat',
                              'unseg_natural_texture_rms2_gain4',
-                             'unseg_natural_texture_rms2_rescale_gain4_flat'],
+                             'unseg_natural_texture_rms2_rescale_gain4_flat',
+                             'unseg_natural_texture_rms2_seed1_gain4_flat'],
                     defences=['none'], layout='rows'))
