@@ -118,6 +118,24 @@ def test_bad_config_and_inputs_are_clear_errors(tiny_generator_file):
                 ProtectConfig(), ['z.jpg'])
 
 
+def test_one_budget_on_every_pixel_by_default(mini_root, tmp_path):
+    """Without --eps-bg (eps_background) the object budget holds on every pixel; the released
+    scripts' split (2/255 elsewhere) is an option. The manifest records the budget applied."""
+    assert ProtectConfig().eps_background == ProtectConfig().eps_object == 8 / 255
+    assert ProtectConfig(eps_object=16 / 255).eps_background == 16 / 255
+    assert ProtectConfig(eps_background=2 / 255).eps_background == 2 / 255
+    assert UnSegProtect(method='uniform', eps_object=4 / 255).cfg.eps_background == 4 / 255
+    src = osp.join(mini_root, ROOTS['voc'])
+    for name, extra, background in (('flat', [], 4), ('split', ['--eps-bg', '1/255'], 1)):
+        dst = str(tmp_path / name)
+        assert _tool('--format', 'voc', '--src', src, '--dst', dst, '--method', 'uniform',
+                     '--eps', '4/255', *extra, '--no-progress') == 0
+        manifest = json.load(open(osp.join(dst, MANIFEST)))
+        assert manifest['settings']['eps_object'] == 4 / 255
+        assert manifest['settings']['eps_background'] == background / 255
+        assert max(e['linf_background'] for e in manifest['images']) == background
+
+
 def test_mix_clean_choice_is_a_stable_fraction():
     keys = [f'{i:06d}.jpg' for i in range(2000)]
     kept = [k for k in keys if is_kept_clean(k, 0, 0.3)]

@@ -55,7 +55,7 @@ class UnSegProtect(BaseTransform):
                  sam_checkpoint: Optional[str] = None,
                  cache: Optional[dict] = None,
                  eps_object: float = 8 / 255,
-                 eps_background: float = 2 / 255,
+                 eps_background: Optional[float] = None,
                  prompt_type: str = 'mask',
                  multi_object: str = 'union',
                  num_points: int = 10,
