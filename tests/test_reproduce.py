@@ -1,4 +1,5 @@
-"""The bundled tiny generator reproduces from its config (slow: trains it, ~4 min on 2 cores)."""
+"""The first bundled tiny generator (unseg_generator_tiny_mini-hqseg.py: the recipe test of the
+training pipeline) reproduces from its config (slow: trains it, ~4 min on 2 cores)."""
 import os.path as osp
 
 import numpy as np
@@ -13,11 +14,11 @@ from unseg_mm.apis.runner import build_runner_cfg
 from unseg_mm.datasets.mini import make_mini_datasets
 from unseg_mm.models.prompts import Prompts
 
-BUNDLED = osp.join(REPO_ROOT, 'checkpoints', 'unseg_generator_tiny_mini-hqseg.pth')
+FIRST_GENERATOR = osp.join(REPO_ROOT, 'checkpoints', 'unseg_generator_tiny_mini-hqseg.pth')
 
 
 @pytest.mark.slow
-def test_bundled_generator_reproduces_from_its_config(tmp_path, in_repo_root):
+def test_first_generator_reproduces_from_its_config(tmp_path, in_repo_root):
     data = str(tmp_path / 'mini')
     make_mini_datasets(data, ['hqseg'], show_progress=False)  # the default mini HQSeg set
     cfg = build_runner_cfg(config_path('unseg', 'unseg_generator_tiny_mini-hqseg.py'),
@@ -25,7 +26,7 @@ def test_bundled_generator_reproduces_from_its_config(tmp_path, in_repo_root):
     rebase_paths(cfg, 'data/mini', data)
     Runner.from_cfg(cfg).train()
     fresh = load_generator(str(tmp_path / 'work' / 'generator.pth'))
-    bundled = load_generator(BUNDLED)
+    bundled = load_generator(FIRST_GENERATOR)
     torch.manual_seed(0)
     images = torch.rand(4, 3, 256, 256)
     masks = torch.zeros(4, 1, 256, 256)

@@ -3,7 +3,8 @@ tiny generator, exactly as a data owner would protect a real dataset.
 
 1. writes the synthetic mini datasets to data/mini (if not there yet, or of an older world);
 2. runs tools/protect_dataset.py --format voc on data/mini/VOCdevkit/VOC2012 with
-   checkpoints/unseg_generator_tiny_mini-hqseg.pth into data/mini_unseg/VOCdevkit/VOC2012;
+   the bundled generator (unseg_mm.apis.checkpoint.BUNDLED_GENERATOR) at its defaults (8/255 on
+   every pixel) into data/mini_unseg/VOCdevkit/VOC2012;
 3. prints where the protected copy, its manifest and the preview grid are.
 Then e.g.: python tools/train.py configs/mini/deeplabv3_r18_mini-voc.py \\
     --cfg-options train_dataloader.dataset.datasets.0.data_root=data/mini_unseg/VOCdevkit/VOC2012 \\
@@ -13,10 +14,11 @@ import argparse
 import os.path as osp
 import sys
 
+from unseg_mm.apis.checkpoint import BUNDLED_GENERATOR
 from unseg_mm.datasets.mini import make_mini_datasets, mini_world_is_current
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-GENERATOR = osp.join(ROOT, 'checkpoints', 'unseg_generator_tiny_mini-hqseg.pth')
+GENERATOR = osp.join(ROOT, BUNDLED_GENERATOR)
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,7 @@
 # The mini suite: every architecture on the synthetic mini datasets in the natural world
 # (tools/make_mini_datasets.py: 256 train / 48 val images of 128-256 px per format), tiny models
-# from configs/mini, the bundled tiny generator; CPU-sized schedules; training seeds below.
+# from configs/mini, the bundled tiny generator (at 8/255 on every pixel, the tool's default);
+# CPU-sized schedules; training seeds below.
 # `python benchmarks/run.py --suite mini` runs all studies (190 distinct runs; with VOC at 1200
 # iterations, ~7 min per VOC run on 2 cores, far more than a night: see the README);
 # `--study calibration` first; `--study ci` is the slice .ci/run runs after the tests.
@@ -8,7 +9,9 @@ scale = ('mini: synthetic natural-world datasets of 256 train / 48 val images (1
          'half-width ResNet-18 models (DeepLabV3: mini-pretrained backbone; Mask2Former, DINO: '
          'from scratch), tiny generator; schedules in the table')
 data_root = 'data/mini'  # created by `make quickstart` (or by run.py when missing)
-generator = 'checkpoints/unseg_generator_tiny_mini-hqseg.pth'
+# the bundled generator (unseg_mm.apis.checkpoint.BUNDLED_GENERATOR)
+generator = ('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-texture-'
+             'lr30-shift-rms2-gain4.pth')
 seed = 0  # protection seed (class patterns of the baselines and controls, per-image draws)
 # Training seeds: every cell runs once per seed; tables give mean +- sd and mark an effect only
 # where the seed interval of protected / clean excludes 1.
@@ -46,16 +49,26 @@ tasks = dict(
 )
 
 
+def candidate_file(checkpoint: str) -> dict:
+    """A generator file, published at the suite's budgets."""
+    return dict(method='unseg', checkpoint=checkpoint)
+
+
 def candidate(variant: str) -> dict:
     """A candidate generator: checkpoints/unseg_generator_tiny_mini-hqseg-<variant>.pth."""
-    return dict(method='unseg',
-                checkpoint=f'checkpoints/unseg_generator_tiny_mini-hqseg-{variant}.pth')
+    return candidate_file(f'checkpoints/unseg_generator_tiny_mini-hqseg-{variant}.pth')
 
 
 # method: how the training images are published (None: clean). `options` go to the method.
 methods = dict(
     clean=None,
-    unseg=dict(method='unseg', checkpoint=generator),
+    # The bundled generator as the tool publishes by default: one budget (8/255) on every pixel.
+    unseg=dict(method='unseg', checkpoint=generator, flat_budget=True),
+    # ... at the released scripts' region budgets (8/255 objects, 2/255 elsewhere)
+    unseg_split=dict(method='unseg', checkpoint=generator),
+    # The first bundled generator (cartoon world, unseg_generator_tiny_mini-hqseg.py), at the
+    # region budgets it was published with
+    unseg_first=candidate_file('checkpoints/unseg_generator_tiny_mini-hqseg.pth'),
     # Candidate generators trained in the natural world (configs/unseg/unseg_generator_tiny_mini-
     # hqseg-<variant>.py), benchmarked beside the bundled one:
     unseg_natural=candidate('natural'),  # UnSeg's recipe
@@ -95,9 +108,8 @@ methods = dict(
     # ... with the tiles shifted by a random offset per training image (a target sees crops)
     unseg_natural_texture_shift_gain4=candidate(
         'natural-hp5-train8-sur96-flat-texture-lr30-shift-gain4'),
-    # ... with zero-mean tiles of a fixed strength (texture only; ...-shift-rms2.py)
-    unseg_natural_texture_rms2_gain4=candidate(
-        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-gain4'),
+    # ... with zero-mean tiles of a fixed strength (texture only; ...-shift-rms2.py): the bundled
+    # generator (`unseg`, `unseg_split`); that with the surrogate seeing down-scaled images
     unseg_natural_texture_rms2_rescale_gain4=candidate(
         'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-rescale-gain4'),
     synper=dict(method='synper'),
@@ -117,14 +129,10 @@ methods = dict(
     grating=dict(method='grating'),
     grating_16=dict(method='grating', eps_object=16 / 255),
     grating_objects=dict(method='grating', options=dict(classwise=False)),
-    # Diagnostics: the object grating and the fixed-strength texture generator at 8/255 on every
-    # pixel (no amplitude map), as in the cluttered suite's flat-budget rows: does a pattern alone
-    # move this world's target?
+    # Diagnostics: the object grating at 8/255 on every pixel (no amplitude map), as in the
+    # cluttered suite's flat-budget rows: how far a pattern alone moves this world's target
     grating_objects_flat=dict(method='grating', options=dict(classwise=False), flat_budget=True),
-    unseg_natural_texture_rms2_gain4_flat=dict(
-        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-gain4'),
-        flat_budget=True),
-    # ... the same recipe trained with another seed (...-rms2-seed1.py)
+    # the bundled generator's recipe trained with another seed (...-rms2-seed1.py)
     unseg_natural_texture_rms2_seed1_gain4_flat=dict(
         candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-seed1-gain4'),
         flat_budget=True),
@@ -150,12 +158,14 @@ all_methods = ['clean', 'unseg', 'synper', 'ar', 'cuda']
 # clean mIoU still rises from 400 to 800 iterations; see the README's calibration status).
 studies = dict(
     # Does the world let a shortcut win? Both controls beside every method, on every task.
-    calibration=dict(title='Calibration: controls and methods at 8/255 (2/255 background), clean '
-                     'val metric', tasks=list(tasks),
+    calibration=dict(title='Calibration: controls and methods at 8/255 (2/255 background; unseg '
+                     'and the _flat rows: 8/255 everywhere), clean val metric', tasks=list(tasks),
                      methods=['clean', 'uniform_flat', 'uniform', 'grating', 'grating_16',
-                              'synper', 'ar', 'cuda', 'unseg'],
+                              'synper', 'ar', 'cuda', 'unseg', 'unseg_split', 'synper_flat',
+                              'ar_flat'],
                      defences=['none'], layout='rows'),
-    main=dict(title='Clean vs protected training data (clean val metric)',
+    main=dict(title='Clean vs protected training data (clean val metric; unseg at 8/255 '
+              'everywhere, the baselines at 8/255 objects, 2/255 elsewhere)',
               tasks=list(tasks), methods=all_methods, defences=['none']),
     defences=dict(title='Defences (VOC, DeepLabV3)', tasks=['voc_deeplabv3'], methods=all_methods,
                   defences=list(defences), seeds=[0, 1]),
@@ -170,16 +180,18 @@ studies = dict(
                 vary=dict(prompt_type=['mask', 'box', 'point'])),
     # The budget study also calibrates the world: the grating rows say how far any additive
     # perturbation of that budget can go here.
-    eps=dict(title='Object budget (background = budget / 4) (VOC, DeepLabV3)',
+    eps=dict(title='Object budget (background = budget / 4; unseg: the budget everywhere) '
+             '(VOC, DeepLabV3)',
              tasks=['voc_deeplabv3'],
              methods=['clean', 'unseg', 'synper', 'grating', 'grating_objects'],
              defences=['none'], seeds=[0, 1],
              vary=dict(eps_object=[8 / 255, 16 / 255, 32 / 255])),
     # Generator candidates beside the bundled one, and what marking the objects alone does at
     # this budget (one grating for every object: the information UnSeg's union prompts carry).
-    generators=dict(title='Generator candidates at 8/255 (2/255 background) (VOC, DeepLabV3)',
+    generators=dict(title='Generator candidates at 8/255 (2/255 background; unseg and the _flat '
+                    'rows: 8/255 everywhere) (VOC, DeepLabV3)',
                     tasks=['voc_deeplabv3'],
-                    methods=['clean', 'unseg', 'unseg_natural', 'unseg_natural_hp5',
+                    methods=['clean', 'unseg_first', 'unseg_natural', 'unseg_natural_hp5',
                              'unseg_natural_hp5_train8', 'unseg_natural_hp5_train8_sur96',
                              'unseg_natural_hp5_train8_sur96_rescale',
                              'unseg_natural_hp5_train8_sur96_gain4',
@@ -189,10 +201,8 @@ studies = dict(
                              'unseg_natural_probe_gain4', 'unseg_natural_probe10_gain4',
                              'unseg_natural_texture_gain4', 'unseg_natural_texture_lr30_gain4',
                              'unseg_natural_texture_shift_gain4',
-                             'unseg_natural_texture_rms2_gain4',
-                             'unseg_natural_texture_rms2_rescale_gain4',
-                             'grating_objects', 'grating_objects_flat',
-                             'unseg_natural_texture_rms2_gain4_flat',
+                             'unseg_split', 'unseg_natural_texture_rms2_rescale_gain4',
+                             'grating_objects', 'grating_objects_flat', 'unseg',
                              'unseg_natural_texture_rms2_seed1_gain4_flat', 'uniform_flat',
                              'synper_flat', 'ar_flat'],
                     defences=['none'], layout='rows'),

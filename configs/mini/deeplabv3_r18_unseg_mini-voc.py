@@ -1,10 +1,8 @@
 # deeplabv3_r18_mini-voc.py trained on UnSeg-protected images: the bundled tiny generator
 # protects each training image online (CPU, in the dataloader workers), right after its
 # annotations are loaded. Validation images stay clean.
-_base_ = './deeplabv3_r18_mini-voc.py'
+_base_ = ['./deeplabv3_r18_mini-voc.py', './_base_/bundled_unseg_protect.py']
 from unseg_mm.apis.config_utils import with_protection  # noqa: E402
 
-unseg_protect = dict(
-    type='UnSegProtect', checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg.pth',
-    format='voc')
-train_dataloader = dict(dataset=with_protection(_base_.train_dataloader.dataset, unseg_protect))
+train_dataloader = dict(dataset=with_protection(_base_.train_dataloader.dataset,
+                                                dict(_base_.unseg_protect, format='voc')))

@@ -1,9 +1,8 @@
 # mask2former_r18_mini-coco-panoptic.py trained on UnSeg-protected images: the bundled tiny generator
 # protects each training image online (CPU, in the dataloader workers), right after its
 # annotations are loaded. Validation images stay clean.
-_base_ = './mask2former_r18_mini-coco-panoptic.py'
+_base_ = ['./mask2former_r18_mini-coco-panoptic.py', './_base_/bundled_unseg_protect.py']
 from unseg_mm.apis.config_utils import with_protection  # noqa: E402
 
-unseg_protect = dict(
-    type='UnSegProtect', checkpoint='checkpoints/unseg_generator_tiny_mini-hqseg.pth')
-train_dataloader = dict(dataset=with_protection(_base_.train_dataloader.dataset, unseg_protect))
+train_dataloader = dict(dataset=with_protection(_base_.train_dataloader.dataset,
+                                                dict(_base_.unseg_protect)))

@@ -22,6 +22,12 @@ from ..models.sam_builder import check_shapes, infer_arch
 from .fileio import atomic_output, file_sha256, load_state_dict_file
 
 FORMAT = 'unseg_mm.generator/v1'
+# The generator this repository bundles (relative to its root; recipe in checkpoints/README.md):
+# what `make quickstart`, the mini configs' UnSegProtect and the mini benchmark's `unseg` publish
+# with. Trained for the synthetic mini world only: real datasets need a generator trained on real
+# images (configs/unseg/unseg_generator_vitb_hqseg44k.py) or the official release.
+BUNDLED_GENERATOR = ('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
+                     'texture-lr30-shift-rms2-gain4.pth')
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
              'pattern_highpass', 'pattern_gain', 'region_texture', 'region_texture_zero_mean',
              'region_texture_rms')

@@ -23,6 +23,7 @@ import numpy as np
 from mmengine.registry import Registry
 
 from . import baselines
+from .checkpoint import BUNDLED_GENERATOR
 from .protect import ImagePrompts, ProtectConfig, ProtectResult, check_inputs, protect
 
 PROTECTION_METHODS = Registry('protection method')
@@ -41,8 +42,8 @@ class UnSegMethod:
     def __init__(self, cfg: ProtectConfig, checkpoint: Optional[str] = None,
                  sam_checkpoint: Optional[str] = None, generator=None) -> None:
         if checkpoint is None and generator is None:
-            raise ValueError("method 'unseg' needs a generator checkpoint (e.g. "
-                             "checkpoints/unseg_generator_tiny_mini-hqseg.pth)")
+            raise ValueError("method 'unseg' needs a generator checkpoint (e.g. the bundled "
+                             f"{BUNDLED_GENERATOR})")
         self.cfg = cfg
         self.checkpoint = checkpoint
         self.sam_checkpoint = sam_checkpoint
