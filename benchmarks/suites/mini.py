@@ -132,9 +132,12 @@ methods = dict(
     # Diagnostics: the object grating at 8/255 on every pixel (no amplitude map), as in the
     # cluttered suite's flat-budget rows: how far a pattern alone moves this world's target
     grating_objects_flat=dict(method='grating', options=dict(classwise=False), flat_budget=True),
-    # the bundled generator's recipe trained with another seed (...-rms2-seed1.py)
+    # the bundled generator's recipe trained with other seeds (...-rms2-seed{1,2}.py)
     unseg_natural_texture_rms2_seed1_gain4_flat=dict(
         candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-seed1-gain4'),
+        flat_budget=True),
+    unseg_natural_texture_rms2_seed2_gain4_flat=dict(
+        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-seed2-gain4'),
         flat_budget=True),
     # the baselines at that budget (CUDA's blur is not bounded by region: its cells are flat)
     synper_flat=dict(method='synper', flat_budget=True),
@@ -203,7 +206,8 @@ studies = dict(
                              'unseg_natural_texture_shift_gain4',
                              'unseg_split', 'unseg_natural_texture_rms2_rescale_gain4',
                              'grating_objects', 'grating_objects_flat', 'unseg',
-                             'unseg_natural_texture_rms2_seed1_gain4_flat', 'uniform_flat',
+                             'unseg_natural_texture_rms2_seed1_gain4_flat',
+                             'unseg_natural_texture_rms2_seed2_gain4_flat', 'uniform_flat',
                              'synper_flat', 'ar_flat'],
                     defences=['none'], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
