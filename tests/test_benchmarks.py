@@ -80,6 +80,19 @@ def test_mini_suite_expands_to_the_documented_matrix():
         expand(suite, ['nope'])
 
 
+def test_the_bundled_generator_is_one_file_everywhere():
+    """mmengine configs cannot import the package constant (an import makes a base config a
+    lazy-import config), so the suite and the mini transform base repeat the path: they must name
+    the file the package bundles, and that file must exist."""
+    from unseg_mm.apis.checkpoint import BUNDLED_GENERATOR
+    assert osp.isfile(osp.join(REPO_ROOT, BUNDLED_GENERATOR))
+    assert load_suite('mini').generator == BUNDLED_GENERATOR
+    base = Config.fromfile(config_path('mini', '_base_', 'bundled_unseg_protect.py'))
+    assert base.unseg_protect.checkpoint == BUNDLED_GENERATOR
+    voc = Config.fromfile(config_path('mini', 'deeplabv3_r18_unseg_mini-voc.py'))
+    assert BUNDLED_GENERATOR in str(voc.train_dataloader)
+
+
 def test_cell_config_reads_the_protected_copy_and_applies_the_defence(tmp_path):
     suite = load_suite('mini')
     cell = Cell('defences', 'voc_deeplabv3', 'unseg', 'jpeg10', {}, 50)

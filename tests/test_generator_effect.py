@@ -26,7 +26,8 @@ def test_surrogate_fits_protected_images_faster_than_clean_ones(tmp_path):
     clean = generator_effect.train_surrogate(str(tmp_path / 'clean'), root, None, epochs)
     protected = generator_effect.train_surrogate(
         str(tmp_path / 'unseg'), root,
-        generator_effect.protection('unseg', FIRST_GENERATOR, Fraction(32, 255), Fraction(8, 255)), epochs)
+        generator_effect.protection('unseg', FIRST_GENERATOR, Fraction(32, 255),
+                                    Fraction(8, 255)), epochs)
     clean_loss = generator_effect.summarize(clean['losses'])
     protected_loss = generator_effect.summarize(protected['losses'])
     # Same start (the perturbation is small), a clearly lower end: the noise is a shortcut.

@@ -26,6 +26,8 @@ FORMAT = 'unseg_mm.generator/v1'
 # what `make quickstart`, the mini configs' UnSegProtect and the mini benchmark's `unseg` publish
 # with. Trained for the synthetic mini world only: real datasets need a generator trained on real
 # images (configs/unseg/unseg_generator_vitb_hqseg44k.py) or the official release.
+# mmengine configs cannot import it: benchmarks/suites/mini.py (`generator`) and
+# configs/mini/_base_/bundled_unseg_protect.py repeat the path (tests/test_benchmarks.py pins them).
 BUNDLED_GENERATOR = ('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
                      'texture-lr30-shift-rms2-gain4.pth')
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
