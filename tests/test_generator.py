@@ -400,3 +400,42 @@ def test_region_texture_rms_fixes_each_tiles_strength_and_round_trips(tmp_path, 
                            generator(x, Prompts(masks=masks), region=masks))
     with pytest.raises(ValueError, match='region_texture_rms must be >= 0'):
         UnSegGenerator(arch='tiny', region_texture=4, region_texture_rms=-1.0)
+
+
+def test_orthogonal_region_colours_split_the_tiles_by_colour_and_round_trip(tmp_path,
+                                                                            tiny_sam_file):
+    torch.manual_seed(0)
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, region_texture=4,
+                               region_texture_zero_mean=True, region_texture_rms=2.0,
+                               region_texture_colour='orthogonal').eval()
+    decoder = generator.mask_decoder
+    assert decoder.noise_region_texture.shape == (2, 1, 4, 4)  # one texture per region
+    assert 'mask_decoder.noise_region_texture_colour' in generator.trainable_state_dict()
+    with torch.no_grad():  # nearly the same raw directions: orthogonal all the same
+        decoder.noise_region_texture_colour.copy_(torch.tensor([[1.0, 0.2, 0.0],
+                                                                [1.0, 0.3, 0.1]]))
+    colours = decoder.region_colours()
+    assert torch.allclose(colours @ colours.T, torch.eye(2), atol=1e-5)
+    region = torch.zeros(1, 1, 16, 16)
+    region[..., :8] = 1
+    texture = decoder.texture(region, (16, 16))
+    for part, colour in ((texture[0, :, :, :8], colours[0]), (texture[0, :, :, 8:], colours[1])):
+        pixels = part.reshape(3, -1)
+        # rank one in colour: every pixel a multiple of the region's direction
+        assert torch.allclose(pixels - torch.outer(colour, colour @ pixels),
+                              torch.zeros_like(pixels), atol=1e-4)
+        assert torch.allclose(part.pow(2).mean().sqrt(), torch.tensor(2.0), atol=1e-4)
+    # the object texture has no energy along the rest's colour, and the reverse
+    assert (colours[1] @ texture[0, :, :, :8].reshape(3, -1)).abs().max() < 1e-4
+    assert (colours[0] @ texture[0, :, :, 8:].reshape(3, -1)).abs().max() < 1e-4
+    path = str(tmp_path / 'orth.pth')
+    save_generator(generator, path)
+    assert read_generator_file(path)['meta']['region_texture_colour'] == 'orthogonal'
+    x, masks = torch.rand(1, 3, 256, 256), _masks(1, 256)
+    with torch.no_grad():
+        assert torch.equal(load_generator(path)(x, Prompts(masks=masks), region=masks),
+                           generator(x, Prompts(masks=masks), region=masks))
+    free = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, region_texture=4)
+    assert 'region_texture_colour' not in read_generator_file(_saved(free, tmp_path))['meta']
+    with pytest.raises(ValueError, match='region_texture_colour must be one of'):
+        UnSegGenerator(arch='tiny', region_texture=4, region_texture_colour='grey')

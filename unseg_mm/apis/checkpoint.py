@@ -5,7 +5,8 @@ File layout (``torch.save`` of plain data, read back with ``weights_only=True``)
     {'format': 'unseg_mm.generator/v1',
      'meta': {'arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
               'pattern_highpass', 'pattern_gain', 'region_texture', 'region_texture_zero_mean',
-              'region_texture_rms', 'train_eps_object', 'train_eps_background', ...},
+              'region_texture_rms', 'region_texture_colour', 'train_eps_object',
+              'train_eps_background', ...},
      'state_dict': {noise-decoder tensors (and, for self-contained files, the SAM tensors)}}
 
 Also read: the UnSeg release's ``Generator_unseg_final.pth`` (a full state dict of SAM ViT-B plus
@@ -32,7 +33,7 @@ BUNDLED_GENERATOR = ('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-tr
                      'texture-lr30-shift-rms2-gain4.pth')
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
              'pattern_highpass', 'pattern_gain', 'region_texture', 'region_texture_zero_mean',
-             'region_texture_rms')
+             'region_texture_rms', 'region_texture_colour')
 
 
 def sam_state_dict_from(model: nn.Module) -> Dict[str, torch.Tensor]:
@@ -74,6 +75,8 @@ def generator_meta(generator: UnSegGenerator, sam_checkpoint_ref: Optional[str] 
             meta['region_texture_zero_mean'] = True
         if generator.mask_decoder.region_texture_rms:
             meta['region_texture_rms'] = generator.mask_decoder.region_texture_rms
+        if generator.mask_decoder.region_texture_colour != 'free':
+            meta['region_texture_colour'] = generator.mask_decoder.region_texture_colour
     meta.update(extra)
     return meta
 
@@ -152,7 +155,9 @@ def load_generator(path: str, sam_checkpoint: Optional[str] = None,
                                region_texture=int(meta.get('region_texture', 0)),
                                region_texture_zero_mean=bool(
                                    meta.get('region_texture_zero_mean', False)),
-                               region_texture_rms=float(meta.get('region_texture_rms', 0.0)))
+                               region_texture_rms=float(meta.get('region_texture_rms', 0.0)),
+                               region_texture_colour=str(
+                                   meta.get('region_texture_colour', 'free')))
     expected = meta.get('sam_sha256')
     if sam_path is not None and verify_sam and expected and file_sha256(sam_path) != expected:
         raise ValueError(f'SAM checkpoint {sam_path!r} is not the one generator {path!r} was '

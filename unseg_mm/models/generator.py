@@ -41,6 +41,7 @@ class UnSegGenerator(SAMBase):
         region_texture_shift: see :class:`NoiseMaskDecoder` (training only).
         region_texture_zero_mean: see :class:`NoiseMaskDecoder`.
         region_texture_rms: see :class:`NoiseMaskDecoder`.
+        region_texture_colour: see :class:`NoiseMaskDecoder` (``'free'`` or ``'orthogonal'``).
 
     Input: RGB images in [0, 1], B x 3 x S x S, S = the architecture's ``img_size``, padded at the
     bottom/right with 0 (black) when not square. Output: B x 3 x S/4 x S/4 in [-1, 1].
@@ -57,6 +58,7 @@ class UnSegGenerator(SAMBase):
                  region_texture_shift: bool = False,
                  region_texture_zero_mean: bool = False,
                  region_texture_rms: float = 0.0,
+                 region_texture_colour: str = 'free',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(arch, mask_prompt_value, init_cfg)
         if pattern_highpass < 0 or (pattern_highpass and pattern_highpass % 2 == 0):
@@ -76,7 +78,8 @@ class UnSegGenerator(SAMBase):
             region_texture=region_texture,
             region_texture_shift=region_texture_shift,
             region_texture_zero_mean=region_texture_zero_mean,
-            region_texture_rms=region_texture_rms)
+            region_texture_rms=region_texture_rms,
+            region_texture_colour=region_texture_colour)
         self.sam_checkpoint = sam_checkpoint
         if sam_checkpoint is not None:
             self.load_sam_weights(sam_checkpoint)
