@@ -129,6 +129,8 @@ def protection_settings(suite: Config, cell: Cell) -> Optional[dict]:
                     classes=cell.setting.get('classes'),
                     mix_clean_ratio=cell.setting.get('mix_clean_ratio', 0.0), seed=suite.seed,
                     extraction=dict(task.get('protect', {})), data=data_version(suite))
+    if method.get('background_classes'):  # only where set: other cells keep their keys
+        settings['background_classes'] = list(method['background_classes'])
     if checkpoint:
         # The weights' digest, not only their path: a retrained generator at the same path makes
         # its cells and its protected copies stale. (Only where there are weights, so the other
@@ -158,7 +160,9 @@ def protect_train_split(settings: dict, data_root: str, work: str, device: str =
                         prompt_type=settings['prompt_type'], seed=settings['seed'],
                         device=device, batch_size=1)
     opts = Options(fmt=settings['format'], src=osp.join(data_root, settings['root']), dst=dst,
-                   classes=settings['classes'], mix_clean_ratio=settings['mix_clean_ratio'],
+                   classes=settings['classes'],
+                   background_classes=settings.get('background_classes'),
+                   mix_clean_ratio=settings['mix_clean_ratio'],
                    show_progress=False)
     checkpoint = settings['checkpoint']
     method = build_method(settings['method'], cfg,

@@ -361,6 +361,46 @@ def test_partial_protection_leaves_other_classes_untouched(mini_root, tiny_gener
             assert entry['status'] != 'protected'
 
 
+def test_stuff_as_background_prompts_the_things_only(mini_root, tiny_generator_file, tmp_path,
+                                                      capsys):
+    src = osp.join(mini_root, 'cityscapes')
+    dst = str(tmp_path / 'city')
+    assert _tool('--format', 'cityscapes', '--src', src, '--dst', dst, '--checkpoint',
+                 tiny_generator_file, '--background-classes', 'stuff', '--eps', '8/255',
+                 '--eps-bg', '2/255', '--no-progress') == 0
+    manifest = json.load(open(osp.join(dst, MANIFEST)))
+    assert manifest['settings']['background_classes'] == ['stuff']
+    thing_pixels = 0
+    for entry in manifest['images']:
+        rel = entry['path'].replace('leftImg8bit/', 'gtFine/', 1).replace(
+            '_leftImg8bit.png', '_gtFine_labelTrainIds.png')
+        label = np.array(Image.open(osp.join(src, rel)))
+        original = mmcv.imread(osp.join(src, entry['path'])).astype(int)
+        published = mmcv.imread(osp.join(dst, entry['path'])).astype(int)
+        diff = np.abs(published - original).max(axis=2)
+        things = (label >= 11) & (label < 255)  # trainIds 11-18: person ... bicycle
+        assert diff[~things].max(initial=0) <= 2  # stuff: the background budget
+        assert diff[things].max(initial=0) <= 8
+        thing_pixels += int(things.sum())
+        if things.any():
+            assert entry['status'] == 'protected' and diff[things].max() > 2
+    assert thing_pixels > 0
+    # without it every labelled region is an object: stuff gets the object budget
+    everything = str(tmp_path / 'all')
+    assert _tool('--format', 'cityscapes', '--src', src, '--dst', everything, '--checkpoint',
+                 tiny_generator_file, '--eps', '8/255', '--eps-bg', '2/255', '--no-progress') == 0
+    assert 'background_classes' not in json.load(open(osp.join(everything, MANIFEST)))['settings']
+    entry = manifest['images'][0]
+    diff = np.abs(mmcv.imread(osp.join(everything, entry['path'])).astype(int) -
+                  mmcv.imread(osp.join(src, entry['path'])).astype(int)).max(axis=2)
+    assert diff.max() > 2
+    # formats without a stuff list: a clear error
+    code = _tool('--format', 'voc', '--src', osp.join(mini_root, 'VOCdevkit/VOC2012'), '--dst',
+                 str(tmp_path / 'x'), '--checkpoint', tiny_generator_file,
+                 '--background-classes', 'stuff', '--no-progress')
+    assert code == 2 and 'has no stuff classes' in capsys.readouterr().err
+
+
 def test_unknown_class_is_a_clear_error(mini_root, tiny_generator_file, tmp_path, capsys):
     code = _tool('--format', 'voc', '--src', osp.join(mini_root, 'VOCdevkit/VOC2012'), '--dst',
                  str(tmp_path / 'x'), '--checkpoint', tiny_generator_file, '--classes',

@@ -64,6 +64,11 @@ methods = dict(
     clean=None,
     # The bundled generator as the tool publishes by default: one budget (8/255) on every pixel.
     unseg=dict(method='unseg', checkpoint=generator, flat_budget=True),
+    # ... prompted with the things only, the stuff classes protected as background (the
+    # offline tool's --background-classes stuff; the reference code's `multi` mode): where every
+    # pixel is labelled (Cityscapes, COCO panoptic) the union of all regions is the whole frame
+    unseg_things=dict(method='unseg', checkpoint=generator, flat_budget=True,
+                      background_classes=['stuff']),
     # ... at the released scripts' region budgets (8/255 objects, 2/255 elsewhere)
     unseg_split=dict(method='unseg', checkpoint=generator),
     # The first bundled generator (cartoon world, unseg_generator_tiny_mini-hqseg.py), at the
@@ -139,6 +144,17 @@ methods = dict(
     unseg_natural_texture_rms2_seed2_gain4_flat=dict(
         candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-seed2-gain4'),
         flat_budget=True),
+    # ... with the tiles' colours split: one texture times one colour direction per region,
+    # the rest's orthogonal to the objects' (...-rms2-orth{,-seed1,-seed2}.py), three seeds
+    unseg_natural_texture_rms2_orth_gain4_flat=dict(
+        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-gain4'),
+        flat_budget=True),
+    unseg_natural_texture_rms2_orth_seed1_gain4_flat=dict(
+        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-seed1-gain4'),
+        flat_budget=True),
+    unseg_natural_texture_rms2_orth_seed2_gain4_flat=dict(
+        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-seed2-gain4'),
+        flat_budget=True),
     # the baselines at that budget (CUDA's blur is not bounded by region: its cells are flat)
     synper_flat=dict(method='synper', flat_budget=True),
     ar_flat=dict(method='ar', flat_budget=True),
@@ -167,6 +183,13 @@ studies = dict(
                               'synper', 'ar', 'cuda', 'unseg', 'unseg_split', 'synper_flat',
                               'ar_flat'],
                      defences=['none'], layout='rows'),
+    # Fully-labelled tasks: every region prompted (the union is the whole frame) vs things only
+    things=dict(title='Fully-labelled tasks: the generator prompted with every labelled region '
+                '(unseg) or with the things only, stuff as background (unseg_things); 8/255 '
+                'everywhere, clean val metric',
+                tasks=['cityscapes_deeplabv3', 'coco_mask2former_panoptic'],
+                methods=['clean', 'uniform_flat', 'grating', 'unseg', 'unseg_things'],
+                defences=['none'], layout='rows'),
     main=dict(title='Clean vs protected training data (clean val metric; unseg at 8/255 '
               'everywhere, the baselines at 8/255 objects, 2/255 elsewhere)',
               tasks=list(tasks), methods=all_methods, defences=['none']),
@@ -207,7 +230,10 @@ studies = dict(
                              'unseg_split', 'unseg_natural_texture_rms2_rescale_gain4',
                              'grating_objects', 'grating_objects_flat', 'unseg',
                              'unseg_natural_texture_rms2_seed1_gain4_flat',
-                             'unseg_natural_texture_rms2_seed2_gain4_flat', 'uniform_flat',
+                             'unseg_natural_texture_rms2_seed2_gain4_flat',
+                             'unseg_natural_texture_rms2_orth_gain4_flat',
+                             'unseg_natural_texture_rms2_orth_seed1_gain4_flat',
+                             'unseg_natural_texture_rms2_orth_seed2_gain4_flat', 'uniform_flat',
                              'synper_flat', 'ar_flat'],
                     defences=['none'], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.

@@ -43,6 +43,8 @@ class FormatSpec:
         required: paths (relative to the root) that must exist, with what they are.
         layout: a one-line description for error messages.
         rules: which labels become objects (set from :data:`LABEL_RULES` by :func:`format_spec`).
+        stuff_classes: names of the amorphous classes (road, sky, ...) where the stock dataset's
+            metadata does not list them (COCO panoptic's ``stuff_classes`` does).
     """
     scope: str
     datasets: List[dict]
@@ -51,6 +53,12 @@ class FormatSpec:
     layout: str
     rules: LabelRules = LabelRules()
     optional_datasets: List[Tuple[str, dict]] = field(default_factory=list)
+    stuff_classes: Tuple[str, ...] = ()
+
+
+# Cityscapes' classes without instances (trainIds 0-10; cityscapesScripts' hasInstances=False).
+CITYSCAPES_STUFF = ('road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light',
+                    'traffic sign', 'vegetation', 'terrain', 'sky')
 
 
 def _voc(root: str) -> FormatSpec:
@@ -91,6 +99,7 @@ def _cityscapes(root: str) -> FormatSpec:
                                         seg_map_path='gtFine/train'))],
         loading=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations')],
         required=[('leftImg8bit/train', 'image folder'), ('gtFine/train', 'label folder')],
+        stuff_classes=CITYSCAPES_STUFF,
         layout='cityscapes root: leftImg8bit/train/<city>/*_leftImg8bit.png, '
                'gtFine/train/<city>/*_gtFine_labelTrainIds.png')
 

@@ -40,7 +40,10 @@ def loading_pipeline(spec: FormatSpec):
 
 
 def class_ids(spec: FormatSpec, src: str, names: Optional[Sequence[str]]) -> Optional[List[int]]:
-    """Label ids (as loaded) of class ``names``; unknown names are an error listing the classes."""
+    """Label ids (as loaded) of class ``names``; unknown names are an error listing the classes.
+
+    ``stuff`` stands for the format's stuff classes (Cityscapes' classes without instances, COCO
+    panoptic's ``stuff_classes``)."""
     if not names:
         return None
     from mmengine.registry import DefaultScope
@@ -49,12 +52,18 @@ def class_ids(spec: FormatSpec, src: str, names: Optional[Sequence[str]]) -> Opt
     with DefaultScope.overwrite_default_scope(spec.scope):
         dataset_cls = datasets.get(spec.datasets[0]['type'])
     classes = list(dataset_cls.METAINFO['classes'])
+    stuff = list(spec.stuff_classes or dataset_cls.METAINFO.get('stuff_classes', ()))
     ids = []
     for name in names:
         if name.isdigit():
             ids.append(int(name))
         elif name in classes:
             ids.append(classes.index(name))
+        elif name == 'stuff':
+            if not stuff:
+                raise ValueError(f'{dataset_cls.__name__} has no stuff classes in its metadata; '
+                                 f'name the classes instead, from: {classes}')
+            ids += [classes.index(n) for n in stuff]
         else:
             raise ValueError(f'unknown class {name!r}; classes of this format: {classes}')
     return ids

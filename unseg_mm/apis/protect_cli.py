@@ -64,6 +64,11 @@ def parse_args(argv=None):
                         'file recorded in the generator checkpoint)')
     parser.add_argument('--classes', help='comma-separated class names (or label ids) to protect; '
                         'other objects stay untouched (default: all)')
+    parser.add_argument('--background-classes',
+                        help='comma-separated classes (names, label ids, or "stuff": the '
+                        "format's stuff classes) that are not prompted as objects but protected "
+                        'as background, e.g. stuff on Cityscapes or COCO panoptic, where the union '
+                        'of all labelled regions is the whole frame (default: none)')
     parser.add_argument('--eps', type=budget, default=Fraction(8, 255),
                         help='L-inf budget inside objects (default 8/255)')
     parser.add_argument('--eps-bg', type=budget, default=None,
@@ -135,6 +140,8 @@ def main(argv=None) -> int:
         opts = Options(fmt=args.fmt, src=args.src, dst=args.dst,
                        classes=[c.strip() for c in args.classes.split(',')]
                        if args.classes else None,
+                       background_classes=[c.strip() for c in args.background_classes.split(',')]
+                       if args.background_classes else None,
                        mix_clean_ratio=args.mix_clean_ratio, jpeg_quality=args.jpeg_quality,
                        num_shards=num_shards, shard_id=shard_id, preview=args.preview,
                        show_progress=not args.no_progress, num_threads=args.num_threads,

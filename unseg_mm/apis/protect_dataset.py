@@ -33,7 +33,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import List, Optional, Sequence
 
 import mmcv
@@ -58,6 +58,11 @@ logger = logging.getLogger('unseg_mm.protect_dataset')
 class Options:
     """Settings of :func:`protect_dataset` beyond the protection itself.
 
+    ``classes``: protect only objects of these classes (names or label ids); the other objects
+    stay clean. ``background_classes``: classes that are not prompted as objects but protected
+    as background (the background budget; ``stuff`` names the format's stuff classes): on
+    formats where every pixel is labelled, the union of all regions is the whole frame and tells
+    the generator nothing; prompting things only is the reference code's ``multi`` mode.
     ``num_threads``: CPU threads of the generator (default: those the destination was started
     with, else torch's current count). ``workers``: threads that decode ahead of the generator
     and encode/hash/write behind it (0: every step in turn on one thread; the output is the
@@ -68,6 +73,7 @@ class Options:
     src: str
     dst: str
     classes: Optional[Sequence[str]] = None
+    background_classes: Optional[Sequence[str]] = None
     mix_clean_ratio: float = 0.0
     jpeg_quality: Optional[int] = None
     num_shards: int = 1
@@ -120,6 +126,10 @@ class ProtectionRun:
         check_source_and_destination(opts.src, opts.dst)
         self.spec = format_spec(opts.fmt, opts.src)
         self.classes = class_ids(self.spec, opts.src, opts.classes)
+        background = class_ids(self.spec, opts.src, opts.background_classes)
+        if background:
+            self.spec.rules = replace(self.spec.rules, background_labels=tuple(sorted(
+                set(self.spec.rules.background_labels) | set(background))))
         self.pipeline = loading_pipeline(self.spec)
         self.shard_file = shard_file(opts.dst, opts.shard_id, opts.num_shards)
         if opts.jpeg_quality is not None and not 10 <= opts.jpeg_quality <= 100:
@@ -351,6 +361,9 @@ def as_method(method, cfg: ProtectConfig):
 def settings_dict(opts: Options, cfg: ProtectConfig, method) -> dict:
     return dict(format=opts.fmt, src=osp.abspath(opts.src), **method.describe(),
                 classes=list(opts.classes) if opts.classes else None,
+                # only where set: the settings (and manifests) of other runs stay as they were
+                **(dict(background_classes=list(opts.background_classes))
+                   if opts.background_classes else {}),
                 mix_clean_ratio=opts.mix_clean_ratio,
                 encoding=f'jpeg q{opts.jpeg_quality}' if opts.jpeg_quality else 'png',
                 num_shards=opts.num_shards, **asdict(cfg))
