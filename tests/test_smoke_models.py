@@ -44,12 +44,13 @@ def test_train_and_test_steps(config, mini_root, tmp_path, in_repo_root):
 @pytest.mark.parametrize('config', sorted(CASES))
 def test_backbones_start_from_the_mini_pretraining_or_scratch_and_learn_at_the_full_rate(config):
     """The stock optimisers slow an ImageNet-initialised backbone down (lr_mult 0.1); the mini
-    Mask2Former and DINO start from random weights, where that left them barely trained. The
-    mini DeepLabV3 starts from the bundled mini pretraining, through the stock ``init_cfg``."""
+    backbones learn at the full rate. The mini DeepLabV3 and Mask2Former start from the bundled
+    mini pretraining through the stock ``init_cfg`` (from scratch, Mask2Former did not fit the
+    calibration's grating on ADE20K); DINO still starts from random weights."""
     cfg = Config.fromfile(config_path('mini', config))
     assert cfg.model.get('pretrained') is None
     init = cfg.model.backbone.get('init_cfg')
-    if config.startswith('deeplabv3'):
+    if config.startswith(('deeplabv3', 'mask2former')):
         assert init['type'] == 'Pretrained'
         assert osp.isfile(osp.join(REPO_ROOT, init['checkpoint'])), init['checkpoint']
     else:

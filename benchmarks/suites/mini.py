@@ -6,8 +6,8 @@
 # iterations, ~7 min per VOC run on 2 cores, far more than a night: see the README);
 # `--study calibration` first; `--study ci` is the slice .ci/run runs after the tests.
 scale = ('mini: synthetic natural-world datasets of 256 train / 48 val images (128-256 px), '
-         'half-width ResNet-18 models from the mini-pretrained backbone (DeepLabV3, Mask2Former, '
-         'DINO), tiny generator; schedules in the table')
+         'half-width ResNet-18 models (DeepLabV3, Mask2Former: mini-pretrained backbone; DINO: '
+         'from scratch), tiny generator; schedules in the table')
 data_root = 'data/mini'  # created by `make quickstart` (or by run.py when missing)
 # the bundled generator (unseg_mm.apis.checkpoint.BUNDLED_GENERATOR)
 generator = ('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-texture-'
