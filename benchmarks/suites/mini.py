@@ -59,6 +59,11 @@ def candidate(variant: str) -> dict:
     return candidate_file(f'checkpoints/unseg_generator_tiny_mini-hqseg-{variant}.pth')
 
 
+def flat_candidate(variant: str) -> dict:
+    """A candidate generator published at the object budget on every pixel."""
+    return dict(candidate(variant), flat_budget=True)
+
+
 # method: how the training images are published (None: clean). `options` go to the method.
 methods = dict(
     clean=None,
@@ -138,23 +143,18 @@ methods = dict(
     # cluttered suite's flat-budget rows: how far a pattern alone moves this world's target
     grating_objects_flat=dict(method='grating', options=dict(classwise=False), flat_budget=True),
     # the bundled generator's recipe trained with other seeds (...-rms2-seed{1,2}.py)
-    unseg_natural_texture_rms2_seed1_gain4_flat=dict(
-        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-seed1-gain4'),
-        flat_budget=True),
-    unseg_natural_texture_rms2_seed2_gain4_flat=dict(
-        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-seed2-gain4'),
-        flat_budget=True),
+    unseg_natural_texture_rms2_seed1_gain4_flat=flat_candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-seed1-gain4'),
+    unseg_natural_texture_rms2_seed2_gain4_flat=flat_candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-seed2-gain4'),
     # ... with the tiles' colours split: one texture times one colour direction per region,
     # the rest's orthogonal to the objects' (...-rms2-orth{,-seed1,-seed2}.py), three seeds
-    unseg_natural_texture_rms2_orth_gain4_flat=dict(
-        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-gain4'),
-        flat_budget=True),
-    unseg_natural_texture_rms2_orth_seed1_gain4_flat=dict(
-        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-seed1-gain4'),
-        flat_budget=True),
-    unseg_natural_texture_rms2_orth_seed2_gain4_flat=dict(
-        candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-seed2-gain4'),
-        flat_budget=True),
+    unseg_natural_texture_rms2_orth_gain4_flat=flat_candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-gain4'),
+    unseg_natural_texture_rms2_orth_seed1_gain4_flat=flat_candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-seed1-gain4'),
+    unseg_natural_texture_rms2_orth_seed2_gain4_flat=flat_candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-seed2-gain4'),
     # the baselines at that budget (CUDA's blur is not bounded by region: its cells are flat)
     synper_flat=dict(method='synper', flat_budget=True),
     ar_flat=dict(method='ar', flat_budget=True),

@@ -25,6 +25,7 @@ import logging
 import os
 import sys
 from fractions import Fraction
+from typing import List, Optional
 
 from mmengine.config import DictAction
 
@@ -43,6 +44,11 @@ def budget(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f'budget {text} is outside [0, 1] (8/255 = 8 grey levels)')
     return value
+
+
+def name_list(text: Optional[str]) -> Optional[List[str]]:
+    """``a, b`` -> ``['a', 'b']`` (None or empty: None)."""
+    return [name.strip() for name in text.split(',')] if text else None
 
 
 def parse_args(argv=None):
@@ -138,10 +144,8 @@ def main(argv=None) -> int:
                             dtype='bfloat16' if args.bf16 else 'float32',
                             batch_size=args.batch_size, parity=args.parity)
         opts = Options(fmt=args.fmt, src=args.src, dst=args.dst,
-                       classes=[c.strip() for c in args.classes.split(',')]
-                       if args.classes else None,
-                       background_classes=[c.strip() for c in args.background_classes.split(',')]
-                       if args.background_classes else None,
+                       classes=name_list(args.classes),
+                       background_classes=name_list(args.background_classes),
                        mix_clean_ratio=args.mix_clean_ratio, jpeg_quality=args.jpeg_quality,
                        num_shards=num_shards, shard_id=shard_id, preview=args.preview,
                        show_progress=not args.no_progress, num_threads=args.num_threads,
