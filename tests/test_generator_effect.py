@@ -1,35 +1,61 @@
-"""The bundled generator's error-minimising signature, at tiny scale (~1 min on 2 cores).
+"""The bundled generator makes data unlearnable for a fresh target model, at the tool's default
+budget (8/255 on every pixel), in a few CPU minutes (~3.5 min on 2 cores).
 
-A fresh tiny surrogate trained on images protected by the bundled generator must fit its
-training set markedly faster than the same surrogate (same seed, same schedule) trained on the
-clean images. benchmarks/generator_effect.py is the full measurement (30 epochs, every budget,
-clean-val mIoU, the grating control).
+The stock mini DeepLabV3 config trains twice from the same seed on the mini VOC training set:
+once on the clean images, once on the copy the offline tool publishes with the bundled generator
+(`tools/protect_dataset.py`, defaults). Both are evaluated on the clean validation images. The
+error-minimising signature (a lower training loss: the noise is a shortcut) and the unlearnability
+(a markedly lower clean-val mIoU) must both show. Measured on 2 cores at 200 iterations: clean
+36.1 mIoU (training loss 0.84 over the last 25 iterations), protected 14.6 (0.71). The full
+measurement (1,200 iterations, 3 seeds, controls, baselines) is the mini suite's `unseg` row
+(`python benchmarks/run.py --suite mini --study generators`).
 """
 import os.path as osp
-import sys
-from fractions import Fraction
+
+from mmengine.runner import Runner
 
 from conftest import REPO_ROOT
+from tools_entry import protect_main
+from unseg_mm.apis.checkpoint import BUNDLED_GENERATOR
+from unseg_mm.apis.config_utils import rebase_paths
+from unseg_mm.apis.runner import build_runner_cfg
 from unseg_mm.datasets.mini import make_mini_datasets
 
-sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
-import generator_effect  # noqa: E402
+CONFIG = osp.join(REPO_ROOT, 'configs', 'mini', 'deeplabv3_r18_mini-voc.py')
+ITERS = 200
+WINDOW = 25  # training iterations averaged for the final loss
 
-FIRST_GENERATOR = osp.join(REPO_ROOT, 'checkpoints', 'unseg_generator_tiny_mini-hqseg.pth')
+
+def train_and_evaluate(data_root: str, work_dir: str) -> dict:
+    """The stock mini config on ``data_root`` (a copy of data/mini) for ITERS iterations."""
+    cfg = build_runner_cfg(CONFIG, work_dir=work_dir)
+    rebase_paths(cfg, 'data/mini', data_root)
+    cfg.train_cfg.max_iters = ITERS
+    cfg.train_cfg.val_interval = ITERS
+    cfg.param_scheduler[0].end = ITERS
+    cfg.default_hooks.checkpoint.interval = ITERS
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    losses = [float(v) for v in runner.message_hub.get_scalar('train/loss').data[0]]
+    assert len(losses) == ITERS
+    return dict(loss=sum(losses[-WINDOW:]) / WINDOW, miou=float(runner.val_loop.run()['mIoU']))
 
 
-def test_surrogate_fits_protected_images_faster_than_clean_ones(tmp_path):
-    data = str(tmp_path / 'mini')
-    make_mini_datasets(data, ['hqseg'], show_progress=False)  # the default mini HQSeg set
-    root = osp.join(data, 'hqseg')
-    epochs = 6
-    clean = generator_effect.train_surrogate(str(tmp_path / 'clean'), root, None, epochs)
-    protected = generator_effect.train_surrogate(
-        str(tmp_path / 'unseg'), root,
-        generator_effect.protection('unseg', FIRST_GENERATOR, Fraction(32, 255),
-                                    Fraction(8, 255)), epochs)
-    clean_loss = generator_effect.summarize(clean['losses'])
-    protected_loss = generator_effect.summarize(protected['losses'])
-    # Same start (the perturbation is small), a clearly lower end: the noise is a shortcut.
-    assert abs(clean_loss['first'] - protected_loss['first']) < 0.1
-    assert protected_loss['last'] < clean_loss['last'] - 0.15, (clean_loss, protected_loss)
+def test_bundled_generator_at_the_default_budget_is_a_shortcut_a_fresh_target_learns(
+        tmp_path, in_repo_root):
+    clean_root = str(tmp_path / 'clean')
+    make_mini_datasets(clean_root, ['voc'], show_progress=False)
+    voc = osp.join('VOCdevkit', 'VOC2012')
+    # The protected copy in the same layout: published VOC2012 (training images protected,
+    # validation images copied clean) under its own root.
+    protected_root = str(tmp_path / 'protected')
+    protect_main(['--format', 'voc', '--src', osp.join(clean_root, voc),
+                  '--dst', osp.join(protected_root, voc),
+                  '--checkpoint', osp.join(REPO_ROOT, BUNDLED_GENERATOR), '--no-progress'])
+    clean = train_and_evaluate(clean_root, str(tmp_path / 'work_clean'))
+    protected = train_and_evaluate(protected_root, str(tmp_path / 'work_unseg'))
+    assert clean['miou'] > 25, f'the clean run did not learn: {clean}'  # the task is learnable
+    # Fitted as a shortcut: training on the protected copy ends at a clearly lower loss ...
+    assert protected['loss'] < clean['loss'] - 0.05, (clean, protected)
+    # ... and what was learned does not carry over to clean images.
+    assert protected['miou'] < 0.7 * clean['miou'], (clean, protected)

@@ -30,7 +30,7 @@ FORMAT = 'unseg_mm.generator/v1'
 # mmengine configs cannot import it: benchmarks/suites/mini.py (`generator`) and
 # configs/mini/_base_/bundled_unseg_protect.py repeat the path (tests/test_benchmarks.py pins them).
 BUNDLED_GENERATOR = ('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                     'texture-lr30-shift-rms2-gain4.pth')
+                     'texture-lr30-shift-rms2-orth-seed2-gain4.pth')
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
              'pattern_highpass', 'pattern_gain', 'region_texture', 'region_texture_zero_mean',
              'region_texture_rms', 'region_texture_colour')
