@@ -1,5 +1,5 @@
 """The bundled generator makes data unlearnable for a fresh target model, at the tool's default
-budget (8/255 on every pixel), in a few CPU minutes (~3.5 min on 2 cores).
+budget (8/255 on every pixel), in a few CPU minutes (~4.5 min on 2 cores).
 
 The stock mini DeepLabV3 config trains twice from the same seed on the mini VOC training set:
 once on the clean images, once on the copy the offline tool publishes with the bundled generator
@@ -7,9 +7,9 @@ once on the clean images, once on the copy the offline tool publishes with the b
 error-minimising signature (a lower training loss: the noise is a shortcut) and the unlearnability
 (a markedly lower clean-val mIoU) must both show. Measured on 2 cores at 200 iterations: clean
 36.1 mIoU, protected 16.3 (logged training loss at iterations 180 / 200: 0.83 / 0.77 clean,
-0.70 / 0.67 protected). The full
-measurement (1,200 iterations, 3 seeds, controls, baselines) is the mini suite's `unseg` row
-(`python benchmarks/run.py --suite mini --study generators`).
+0.70 / 0.67 protected). The full measurement (1,200 iterations, 3 seeds, controls,
+baselines) is the mini suite's `unseg` row (`python benchmarks/run.py --suite mini --study
+generators`).
 """
 import os.path as osp
 
@@ -18,7 +18,7 @@ from mmengine.runner import Runner
 from conftest import REPO_ROOT
 from tools_entry import protect_main
 from unseg_mm.apis.checkpoint import BUNDLED_GENERATOR
-from unseg_mm.apis.config_utils import rebase_paths
+from unseg_mm.apis.config_utils import rebase_paths, set_schedule
 from unseg_mm.apis.runner import build_runner_cfg
 from unseg_mm.datasets.mini import make_mini_datasets
 
@@ -31,15 +31,14 @@ def train_and_evaluate(data_root: str, work_dir: str) -> dict:
     """The stock mini config on ``data_root`` (a copy of data/mini) for ITERS iterations."""
     cfg = build_runner_cfg(CONFIG, work_dir=work_dir)
     rebase_paths(cfg, 'data/mini', data_root)
-    cfg.train_cfg.max_iters = ITERS
-    cfg.train_cfg.val_interval = ITERS
-    cfg.param_scheduler[0].end = ITERS
-    cfg.default_hooks.checkpoint.interval = ITERS
+    set_schedule(cfg, ITERS)  # validates once, at the end
     runner = Runner.from_cfg(cfg)
     runner.train()
-    losses = [float(v) for v in runner.message_hub.get_scalar('train/loss').data[0]]
+    hub = runner.message_hub
+    losses = [float(v) for v in hub.get_scalar('train/loss').data[0]]
     assert len(losses) == ITERS
-    return dict(loss=sum(losses[-WINDOW:]) / WINDOW, miou=float(runner.val_loop.run()['mIoU']))
+    return dict(loss=sum(losses[-WINDOW:]) / WINDOW,
+                miou=float(hub.get_scalar('val/mIoU').current()))
 
 
 def test_bundled_generator_at_the_default_budget_is_a_shortcut_a_fresh_target_learns(
