@@ -37,7 +37,7 @@ tasks = dict(
     coco_mask2former_panoptic=dict(
         dataset='COCO', arch='Mask2Former (panoptic)',
         config='configs/mini/mask2former_r18_mini-coco-panoptic.py', format='coco_panoptic',
-        root='coco', metric='coco_panoptic/PQ', schedule=600, protect=dict(), seeds=[0, 1]),
+        root='coco', metric='coco_panoptic/PQ', schedule=600, protect=dict(), seeds=[0, 1, 2]),
     coco_mask2former_instance=dict(
         dataset='COCO', arch='Mask2Former (instance)',
         config='configs/mini/mask2former_r18_mini-coco.py', format='coco', root='coco',
