@@ -11,7 +11,8 @@ A cell:
    metric;
 4. records metric, all validation metrics, the final training loss, wall times, seed, hardware
    and versions.
-A cell's key is a hash of everything that defines it (including its training seed and, on the
+A cell's key is a hash of everything that defines it (the task's config as mmengine resolves it,
+the weights it starts from, the protection, defence, schedule, its training seed and, on the
 mini datasets, the world version they were rendered in), so finished cells are skipped and a
 changed setting reruns only what it changes. Each setting runs once per training seed of the
 suite (``seeds``; a task or study may set its own list): the protected images are the same for
@@ -227,8 +228,9 @@ def _config_path(config: str) -> str:
     return osp.join(ROOT, config)
 
 
-# What defines a task's runs (names, metric and display scale only label them).
-TASK_RUN_KEYS = ('config', 'format', 'root', 'protect')
+# What defines a task's runs besides its config, which counts as resolved (names, metric and
+# display scale only label them; the config's file name does not count either).
+TASK_RUN_KEYS = ('format', 'root', 'protect')
 
 
 def mini_data(suite: Config) -> Optional[dict]:
@@ -283,11 +285,23 @@ def _init_checkpoints(config: str) -> Dict[str, str]:
     return found
 
 
+@functools.lru_cache(maxsize=None)
+def resolved_config_sha(config: str) -> str:
+    """SHA-256 of a config as mmengine resolves it (its ``_base_`` files merged in), as canonical
+    JSON: a change to any file it inherits changes it, moving settings between a config and its
+    bases does not. Top-level names starting with '_' are left out: they are helpers that
+    configs read through ``_base_`` (e.g. ``configs/mini/_base_/mini_runtime.py``) and the
+    runner never does, so only what they put into the real keys counts."""
+    resolved = {name: value for name, value in Config.fromfile(_config_path(config)).to_dict()
+                .items() if not name.startswith('_')}
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def cell_key(suite: Config, cell: Cell) -> str:
+    config = suite.tasks[cell.task].config
     task = {k: suite.tasks[cell.task].get(k) for k in TASK_RUN_KEYS}
-    with open(_config_path(task['config']), 'rb') as f:
-        task['config_sha'] = hashlib.sha256(f.read()).hexdigest()
-    weights = dict(_init_checkpoints(task['config']))
+    task['resolved_config_sha'] = resolved_config_sha(config)
+    weights = dict(_init_checkpoints(config))
     if weights:  # only keyed where present, so other tasks keep their keys
         task['init_checkpoints'] = weights
     return _digest(dict(task=task, protection=protection_settings(suite, cell),

@@ -280,6 +280,27 @@ def test_the_weights_a_config_starts_from_key_its_cells(tmp_path, monkeypatch):
         'checkpoints/r18v1c-half_mini-natural-pretrain.pth']
 
 
+def test_cells_are_keyed_on_the_resolved_config_not_its_files(tmp_path):
+    import suite as suite_module
+    voc = config_path('mini', 'deeplabv3_r18_mini-voc.py')
+    helper = tmp_path / 'helper.py'
+    helper.write_text("_rate = dict(lr=0.05)\n")
+    # the VOC config's own learning rate, read from a helper base: the same resolved config
+    wrapper = tmp_path / 'task.py'
+    wrapper.write_text(f"_base_ = ['{voc}', '{helper}']\n"
+                       "optim_wrapper = dict(optimizer=dict(lr=_base_._rate.lr))\n")
+    suite = load_suite('mini')
+    cell = Cell('main', 'voc_deeplabv3', 'clean', 'none', seed=0)
+    key = cell_key(suite, cell)
+    suite.tasks.voc_deeplabv3.config = str(wrapper)
+    assert cell_key(suite, cell) == key
+    # a changed base changes what trains, and so the key (file bytes of the task config alone
+    # did not see it)
+    helper.write_text("_rate = dict(lr=0.01)\n")
+    suite_module.resolved_config_sha.cache_clear()
+    assert cell_key(suite, cell) != key
+
+
 def test_a_retrained_generator_at_the_same_path_makes_its_cells_and_copies_stale(tmp_path):
     import suite as suite_module
     generator = tmp_path / 'generator.pth'
