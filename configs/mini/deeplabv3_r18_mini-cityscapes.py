@@ -1,33 +1,23 @@
 # DeepLabV3 on the mini Cityscapes set (tools/make_mini_datasets.py; 256 x 128 images), sized for
-# a 2-core CPU. Only overrides of the stock mmseg config: the same half-width ResNet-18-V1c and
-# narrow heads as the mini VOC config, 128 px crops, a short schedule; 19 train ids as stock.
-_base_ = 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb2-40k_cityscapes-512x1024.py'
+# a 2-core CPU. Only overrides of the stock mmseg config: the mini DeepLabV3 of
+# _base_/deeplabv3_r18_mini.py, as the mini VOC config uses it; 19 train ids as stock.
+_base_ = [
+    'mmseg::deeplabv3/deeplabv3_r50-d8_4xb2-40k_cityscapes-512x1024.py',
+    './_base_/deeplabv3_r18_mini.py', './_base_/mini_runtime.py'
+]
+_mini, _net = _base_._mini, _base_._deeplabv3
 
 data_root = 'data/mini/cityscapes'
-crop_size = (128, 128)
 scale = (256, 128)  # the mini counterpart of the stock (2048, 1024): the images' own size
-norm_cfg = dict(type='BN', requires_grad=True)
-pretrained_backbone = 'checkpoints/r18v1c-half_mini-natural-pretrain.pth'
-model = dict(
-    data_preprocessor=dict(size=crop_size),
-    pretrained=None,
-    # Starts from the mini counterpart of an ImageNet checkpoint: pretrained to name procedural
-    # outline families (none of the datasets' categories) in the same natural world
-    # (tools/pretrain_mini_backbone.py, checkpoints/README.md).
-    backbone=dict(depth=18, stem_channels=32, base_channels=32, norm_cfg=norm_cfg,
-                  init_cfg=dict(type='Pretrained', checkpoint=pretrained_backbone)),
-    decode_head=dict(in_channels=256, channels=64, norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=128, channels=32, norm_cfg=norm_cfg))
+crop_size, norm_cfg, pretrained_backbone = (_net.crop_size, _net.norm_cfg,
+                                            _net.pretrained_backbone)
+model = _net.model
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='RandomResize', scale=scale, ratio_range=(0.5, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='Pad', size=crop_size),
-    dict(type='PackSegInputs')
+    *_net.train_after_resize
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -36,27 +26,12 @@ test_pipeline = [
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(
-    num_workers=2,
-    persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    batch_size=8, **_mini.loader, dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(**_mini.loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_iters = 600
-# The stock config fine-tunes its ImageNet backbone at lr 0.01; the mini backbone's pretraining
-# is far shorter, so the whole model trains at the from-scratch rate.
-optim_wrapper = dict(optimizer=dict(lr=0.05))
-param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)
-]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(
-    logger=dict(interval=20),
-    checkpoint=dict(interval=max_iters),
-    visualization=dict(draw=False))
-env_cfg = dict(cudnn_benchmark=False)
-randomness = dict(seed=0)
+max_iters = _net.max_iters
+optim_wrapper, param_scheduler, train_cfg = (_net.optim_wrapper, _net.param_scheduler,
+                                             _net.train_cfg)
+default_hooks = dict(_net.default_hooks, visualization=_mini.visualization)
+env_cfg, randomness = _mini.env_cfg, _mini.randomness
