@@ -130,8 +130,15 @@ def protection_settings(suite: Config, cell: Cell) -> Optional[dict]:
                     classes=cell.setting.get('classes'),
                     mix_clean_ratio=cell.setting.get('mix_clean_ratio', 0.0), seed=suite.seed,
                     extraction=dict(task.get('protect', {})), data=data_version(suite))
-    if method.get('background_classes'):  # only where set: other cells keep their keys
-        settings['background_classes'] = list(method['background_classes'])
+    # the classes protected as background: the method's choice, else the format's default for
+    # the generator (things only where every pixel is labelled); only where there are any, so
+    # the other cells keep their keys
+    from unseg_mm.apis.dataset_formats import background_class_names
+    from unseg_mm.apis.methods import is_prompted
+    background = background_class_names(task.format, method.get('background_classes'),
+                                        is_prompted(method['method']))
+    if background:
+        settings['background_classes'] = list(background)
     if checkpoint:
         # The weights' digest, not only their path: a retrained generator at the same path makes
         # its cells and its protected copies stale. (Only where there are weights, so the other
@@ -162,7 +169,7 @@ def protect_train_split(settings: dict, data_root: str, work: str, device: str =
                         device=device, batch_size=1)
     opts = Options(fmt=settings['format'], src=osp.join(data_root, settings['root']), dst=dst,
                    classes=settings['classes'],
-                   background_classes=settings.get('background_classes'),
+                   background_classes=settings.get('background_classes', []),
                    mix_clean_ratio=settings['mix_clean_ratio'],
                    show_progress=False)
     checkpoint = settings['checkpoint']

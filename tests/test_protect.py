@@ -385,10 +385,19 @@ def test_stuff_as_background_prompts_the_things_only(mini_root, tiny_generator_f
         if things.any():
             assert entry['status'] == 'protected' and diff[things].max() > 2
     assert thing_pixels > 0
-    # without it every labelled region is an object: stuff gets the object budget
+    # ... which is the default on this format: the same settings and the same bytes
+    default = str(tmp_path / 'default')
+    assert _tool('--format', 'cityscapes', '--src', src, '--dst', default, '--checkpoint',
+                 tiny_generator_file, '--eps', '8/255', '--eps-bg', '2/255', '--no-progress') == 0
+    default_manifest = json.load(open(osp.join(default, MANIFEST)))
+    assert default_manifest['settings']['background_classes'] == ['stuff']
+    assert [(e['path'], e['out_sha256']) for e in default_manifest['images']] == [
+        (e['path'], e['out_sha256']) for e in manifest['images']]
+    # 'none': every labelled region is an object, stuff gets the object budget
     everything = str(tmp_path / 'all')
     assert _tool('--format', 'cityscapes', '--src', src, '--dst', everything, '--checkpoint',
-                 tiny_generator_file, '--eps', '8/255', '--eps-bg', '2/255', '--no-progress') == 0
+                 tiny_generator_file, '--background-classes', 'none', '--eps', '8/255',
+                 '--eps-bg', '2/255', '--no-progress') == 0
     assert 'background_classes' not in json.load(open(osp.join(everything, MANIFEST)))['settings']
     entry = manifest['images'][0]
     diff = np.abs(mmcv.imread(osp.join(everything, entry['path'])).astype(int) -
@@ -558,6 +567,19 @@ def test_transform_format_sets_the_label_rules_and_explicit_labels_override():
     assert custom.rules.ignore_labels == label_rules('voc').ignore_labels
     with pytest.raises(ValueError, match='unknown format'):
         UnSegProtect(method='uniform', format='pascal')
+    # The generator on the fully-labelled formats: stuff is background by default (the tool's
+    # default too); background_classes=[] prompts every region; class-wise methods keep all.
+    cached = dict(cache=dict(src_root='.', protected_root='.'))
+    city = UnSegProtect(format='cityscapes', **cached).rules.background_labels
+    assert city == tuple(range(11))  # trainIds 0-10: road ... sky
+    assert UnSegProtect(format='cityscapes', background_classes=[],
+                        **cached).rules.background_labels == ()
+    assert UnSegProtect(method='synper', format='cityscapes').rules.background_labels == ()
+    panoptic = UnSegProtect(format='coco_panoptic', **cached).rules.background_labels
+    assert len(panoptic) == 53 and min(panoptic) == 80  # COCO's stuff, after its 80 things
+    assert UnSegProtect(format='coco', **cached).rules.background_labels == ()
+    with pytest.raises(ValueError, match='needs format'):
+        UnSegProtect(background_classes=['stuff'], **cached)
 
 
 def test_setup_errors_exit_2_with_the_reason(mini_root, tiny_generator_file, tiny_sam_file,

@@ -68,13 +68,15 @@ def flat_candidate(variant: str) -> dict:
 methods = dict(
     clean=None,
     # The bundled generator (the rms2 recipe with colour-split tiles, training seed 2; see
-    # `generators`) as the tool publishes by default: one budget (8/255) on every pixel.
+    # `generators`) as the tool publishes by default: one budget (8/255) on every pixel; on the
+    # fully-labelled formats (Cityscapes, COCO panoptic) prompted with the things only, the stuff
+    # classes protected as background (the format default, unseg_mm.apis.dataset_formats.
+    # DEFAULT_BACKGROUND_CLASSES; the reference code's `multi` mode)
     unseg=dict(method='unseg', checkpoint=generator, flat_budget=True),
-    # ... prompted with the things only, the stuff classes protected as background (the
-    # offline tool's --background-classes stuff; the reference code's `multi` mode): where every
-    # pixel is labelled (Cityscapes, COCO panoptic) the union of all regions is the whole frame
-    unseg_things=dict(method='unseg', checkpoint=generator, flat_budget=True,
-                      background_classes=['stuff']),
+    # ... prompted with every labelled region (the tool's --background-classes none): where every
+    # pixel is labelled, the union of all regions is the whole frame
+    unseg_all_regions=dict(method='unseg', checkpoint=generator, flat_budget=True,
+                           background_classes=[]),
     # ... at the released scripts' region budgets (8/255 objects, 2/255 elsewhere)
     unseg_split=dict(method='unseg', checkpoint=generator),
     # The first bundled generator (cartoon world, unseg_generator_tiny_mini-hqseg.py), at the
@@ -189,11 +191,12 @@ studies = dict(
                               'ar_flat'],
                      defences=['none'], layout='rows'),
     # Fully-labelled tasks: every region prompted (the union is the whole frame) vs things only
+    # (the tool's default there)
     things=dict(title='Fully-labelled tasks: the generator prompted with every labelled region '
-                '(unseg) or with the things only, stuff as background (unseg_things); 8/255 '
-                'everywhere, clean val metric',
+                '(unseg_all_regions) or with the things only, stuff as background (unseg, the '
+                "tool's default there); 8/255 everywhere, clean val metric",
                 tasks=['cityscapes_deeplabv3', 'coco_mask2former_panoptic'],
-                methods=['clean', 'uniform_flat', 'grating', 'unseg', 'unseg_things'],
+                methods=['clean', 'uniform_flat', 'grating', 'unseg_all_regions', 'unseg'],
                 defences=['none'], layout='rows'),
     main=dict(title='Clean vs protected training data (clean val metric; unseg at 8/255 '
               'everywhere, the baselines at 8/255 objects, 2/255 elsewhere)',

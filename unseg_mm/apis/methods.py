@@ -38,6 +38,7 @@ class UnSegMethod:
     """
     needs_checkpoint = True
     linf_bounded = True
+    prompted = True  # reads the object prompts (the format's default background classes apply)
 
     def __init__(self, cfg: ProtectConfig, checkpoint: Optional[str] = None,
                  sam_checkpoint: Optional[str] = None, generator=None) -> None:
@@ -86,6 +87,7 @@ class _BaselineMethod:
     """A class-wise baseline of :mod:`unseg_mm.apis.baselines` behind the common interface."""
     needs_checkpoint = False
     linf_bounded = True
+    prompted = False  # class-wise: every labelled class alike, stuff included
     name = ''
     impl = None
 
@@ -147,6 +149,12 @@ class GratingMethod(_BaselineMethod):
 class UniformMethod(_BaselineMethod):
     name = 'uniform'
     impl = baselines.Uniform
+
+
+def is_prompted(name: str) -> bool:
+    """Whether protection method ``name`` reads object prompts (the generator), where the
+    format's default background classes apply; class-wise methods mark every labelled class."""
+    return bool(getattr(PROTECTION_METHODS.get(name), 'prompted', False))
 
 
 def method_names() -> List[str]:

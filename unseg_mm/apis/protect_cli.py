@@ -73,8 +73,9 @@ def parse_args(argv=None):
     parser.add_argument('--background-classes',
                         help='comma-separated classes (names, label ids, or "stuff": the '
                         "format's stuff classes) that are not prompted as objects but protected "
-                        'as background, e.g. stuff on Cityscapes or COCO panoptic, where the union '
-                        'of all labelled regions is the whole frame (default: none)')
+                        'as background; "none": every labelled region is prompted (default: '
+                        '"stuff" on cityscapes and coco_panoptic, where the union of all labelled '
+                        'regions is the whole frame, else none)')
     parser.add_argument('--eps', type=budget, default=Fraction(8, 255),
                         help='L-inf budget inside objects (default 8/255)')
     parser.add_argument('--eps-bg', type=budget, default=None,
@@ -145,7 +146,8 @@ def main(argv=None) -> int:
                             batch_size=args.batch_size, parity=args.parity)
         opts = Options(fmt=args.fmt, src=args.src, dst=args.dst,
                        classes=name_list(args.classes),
-                       background_classes=name_list(args.background_classes),
+                       background_classes=([] if args.background_classes == 'none'
+                                           else name_list(args.background_classes)),
                        mix_clean_ratio=args.mix_clean_ratio, jpeg_quality=args.jpeg_quality,
                        num_shards=num_shards, shard_id=shard_id, preview=args.preview,
                        show_progress=not args.no_progress, num_threads=args.num_threads,

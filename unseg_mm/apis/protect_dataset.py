@@ -41,7 +41,7 @@ import numpy as np
 
 from ..datasets.prompt_extraction import prompts_of_sample
 from ..structures import ImagePrompts, sample_key
-from .dataset_formats import format_spec, list_files
+from .dataset_formats import background_class_names, format_spec, list_files
 from .dataset_samples import build_samples, check_image_file, class_ids, loading_pipeline
 from .fileio import (atomic_copy, atomic_write, check_source_and_destination,
                      copy_unless_identical, file_sha256)
@@ -60,7 +60,9 @@ class Options:
 
     ``classes``: protect only objects of these classes (names or label ids); the other objects
     stay clean. ``background_classes``: classes that are not prompted as objects but protected
-    as background (the background budget; ``stuff`` names the format's stuff classes): on
+    as background (the background budget; ``stuff`` names the format's stuff classes; None: the
+    format's default, for the generator ``stuff`` on Cityscapes and COCO panoptic, else none;
+    empty: none): on
     formats where every pixel is labelled, the union of all regions is the whole frame and tells
     the generator nothing; prompting things only is the reference code's ``multi`` mode.
     ``num_threads``: CPU threads of the generator (default: those the destination was started
@@ -126,7 +128,8 @@ class ProtectionRun:
         check_source_and_destination(opts.src, opts.dst)
         self.spec = format_spec(opts.fmt, opts.src)
         self.classes = class_ids(self.spec, opts.src, opts.classes)
-        background = class_ids(self.spec, opts.src, opts.background_classes)
+        background = class_ids(self.spec, opts.src, background_class_names(
+            opts.fmt, opts.background_classes, getattr(self.method, 'prompted', False)))
         if background:
             self.spec.rules = replace(self.spec.rules, background_labels=tuple(sorted(
                 set(self.spec.rules.background_labels) | set(background))))
@@ -359,11 +362,13 @@ def as_method(method, cfg: ProtectConfig):
 
 
 def settings_dict(opts: Options, cfg: ProtectConfig, method) -> dict:
+    background = background_class_names(opts.fmt, opts.background_classes,
+                                        getattr(method, 'prompted', False))
     return dict(format=opts.fmt, src=osp.abspath(opts.src), **method.describe(),
                 classes=list(opts.classes) if opts.classes else None,
-                # only where set: the settings (and manifests) of other runs stay as they were
-                **(dict(background_classes=list(opts.background_classes))
-                   if opts.background_classes else {}),
+                # only where there are any: the settings (and manifests) of other runs stay as
+                # they were
+                **(dict(background_classes=list(background)) if background else {}),
                 mix_clean_ratio=opts.mix_clean_ratio,
                 encoding=f'jpeg q{opts.jpeg_quality}' if opts.jpeg_quality else 'png',
                 num_shards=opts.num_shards, **asdict(cfg))

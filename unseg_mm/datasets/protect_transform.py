@@ -8,8 +8,9 @@ from mmcv.transforms import BaseTransform
 from mmengine.fileio import get
 from mmengine.registry import TRANSFORMS
 
-from ..apis.dataset_formats import label_rules
-from ..apis.methods import build_method
+from ..apis.dataset_formats import FORMATS, background_class_names, label_rules
+from ..apis.dataset_samples import class_ids
+from ..apis.methods import build_method, is_prompted
 from ..apis.protect import ProtectConfig, is_kept_clean
 from ..structures import LabelRules, sample_key
 from .prompt_extraction import prompts_of_sample
@@ -42,6 +43,10 @@ class UnSegProtect(BaseTransform):
             tool's ``--format`` (VOC's 0 is background; an empty binary mask is an error).
         ignore_labels, background_labels: override the format's labels (without ``format``:
             ignore 255, no background label).
+        background_classes: class names (or ``stuff``) protected as background instead of
+            prompted, added to the background labels, as the tool's ``--background-classes``
+            (needs ``format``; None: the format's default, for the generator ``stuff`` on
+            ``cityscapes`` and ``coco_panoptic``; empty: none).
         source, classes: which annotations become objects, see
             :func:`unseg_mm.datasets.prompt_extraction.objects_from_results`.
         mix_clean_ratio: fraction of images left clean (chosen by a hash of the file name and
@@ -63,6 +68,7 @@ class UnSegProtect(BaseTransform):
                  source: str = 'auto',
                  ignore_labels: Optional[Sequence[int]] = None,
                  background_labels: Optional[Sequence[int]] = None,
+                 background_classes: Optional[Sequence[str]] = None,
                  classes: Optional[Sequence[int]] = None,
                  mix_clean_ratio: float = 0.0,
                  seed: int = 0,
@@ -85,10 +91,18 @@ class UnSegProtect(BaseTransform):
                                  batch_size=1, parity=parity)
         self.source = source
         rules = LabelRules() if format is None else label_rules(format)
+        background = tuple(rules.background_labels if background_labels is None
+                           else background_labels)
+        if format is None and background_classes:
+            raise ValueError('UnSegProtect: background_classes needs format= (which dataset '
+                             'format names the classes)')
+        if format is not None:  # the same classes as the offline tool's, by name
+            names = background_class_names(format, background_classes, is_prompted(method))
+            background = tuple(sorted(set(background) | set(
+                class_ids(FORMATS[format](''), '', names) or ())))
         self.rules = LabelRules(
             ignore_labels=rules.ignore_labels if ignore_labels is None else tuple(ignore_labels),
-            background_labels=rules.background_labels if background_labels is None
-            else tuple(background_labels),
+            background_labels=background,
             objects_required=rules.objects_required)
         self.classes = None if classes is None else tuple(classes)
         self.mix_clean_ratio = mix_clean_ratio
