@@ -1,8 +1,8 @@
 """Plain data types shared by the protection core (``unseg_mm.apis``) and the data pipeline
 (``unseg_mm.datasets``). No imports from either, so both can import it at module level."""
 import os.path as osp
-from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -48,6 +48,12 @@ class LabelRules:
     ignore_labels: Tuple[int, ...] = (255, )
     background_labels: Tuple[int, ...] = ()
     objects_required: bool = False
+
+    def with_background(self, labels: Iterable[int]) -> 'LabelRules':
+        """These rules with ``labels`` added to the background labels (e.g. stuff classes that
+        are protected as background instead of prompted)."""
+        return replace(self, background_labels=tuple(sorted(
+            set(self.background_labels) | set(labels))))
 
 
 def sample_key(img_path: str) -> str:

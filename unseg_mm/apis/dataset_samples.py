@@ -39,7 +39,7 @@ def loading_pipeline(spec: FormatSpec):
         return Compose([dict(t) for t in spec.loading])
 
 
-def class_ids(spec: FormatSpec, src: str, names: Optional[Sequence[str]]) -> Optional[List[int]]:
+def class_ids(spec: FormatSpec, names: Optional[Sequence[str]]) -> Optional[List[int]]:
     """Label ids (as loaded) of class ``names``; unknown names are an error listing the classes.
 
     ``stuff`` stands for the format's stuff classes (Cityscapes' classes without instances, COCO

@@ -33,7 +33,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import List, Optional, Sequence
 
 import mmcv
@@ -127,12 +127,11 @@ class ProtectionRun:
         self.settings = settings_dict(opts, cfg, self.method)
         check_source_and_destination(opts.src, opts.dst)
         self.spec = format_spec(opts.fmt, opts.src)
-        self.classes = class_ids(self.spec, opts.src, opts.classes)
-        background = class_ids(self.spec, opts.src, background_class_names(
+        self.classes = class_ids(self.spec, opts.classes)
+        background = class_ids(self.spec, background_class_names(
             opts.fmt, opts.background_classes, getattr(self.method, 'prompted', False)))
         if background:
-            self.spec.rules = replace(self.spec.rules, background_labels=tuple(sorted(
-                set(self.spec.rules.background_labels) | set(background))))
+            self.spec.rules = self.spec.rules.with_background(background)
         self.pipeline = loading_pipeline(self.spec)
         self.shard_file = shard_file(opts.dst, opts.shard_id, opts.num_shards)
         if opts.jpeg_quality is not None and not 10 <= opts.jpeg_quality <= 100:

@@ -90,20 +90,20 @@ class UnSegProtect(BaseTransform):
                                  num_points=num_points, seed=seed, device=device, dtype=dtype,
                                  batch_size=1, parity=parity)
         self.source = source
-        rules = LabelRules() if format is None else label_rules(format)
-        background = tuple(rules.background_labels if background_labels is None
-                           else background_labels)
         if format is None and background_classes:
             raise ValueError('UnSegProtect: background_classes needs format= (which dataset '
                              'format names the classes)')
-        if format is not None:  # the same classes as the offline tool's, by name
-            names = background_class_names(format, background_classes, is_prompted(method))
-            background = tuple(sorted(set(background) | set(
-                class_ids(FORMATS[format](''), '', names) or ())))
+        rules = LabelRules() if format is None else label_rules(format)
         self.rules = LabelRules(
             ignore_labels=rules.ignore_labels if ignore_labels is None else tuple(ignore_labels),
-            background_labels=background,
+            background_labels=rules.background_labels if background_labels is None
+            else tuple(background_labels),
             objects_required=rules.objects_required)
+        # the same classes as the offline tool's, by name (only the spec's class metadata is read)
+        names = () if format is None else background_class_names(format, background_classes,
+                                                                  is_prompted(method))
+        if names:
+            self.rules = self.rules.with_background(class_ids(FORMATS[format](''), names))
         self.classes = None if classes is None else tuple(classes)
         self.mix_clean_ratio = mix_clean_ratio
         self.method_name = method
