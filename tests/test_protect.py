@@ -578,6 +578,12 @@ def test_transform_format_sets_the_label_rules_and_explicit_labels_override():
     panoptic = UnSegProtect(format='coco_panoptic', **cached).rules.background_labels
     assert len(panoptic) == 53 and min(panoptic) == 80  # COCO's stuff, after its 80 things
     assert UnSegProtect(format='coco', **cached).rules.background_labels == ()
+    # ADE20K: the 50 stuff classes of its panoptic benchmark (wall 0, sky 2, floor 3, ...), by
+    # the label ids LoadAnnotations(reduce_zero_label=True) gives; person (12), car (20) prompted
+    ade = UnSegProtect(format='ade20k', **cached).rules.background_labels
+    assert len(set(ade)) == 50 and {0, 2, 3} <= set(ade) and not {12, 20} & set(ade)
+    assert UnSegProtect(format='ade20k', background_classes=[],
+                        **cached).rules.background_labels == ()
     with pytest.raises(ValueError, match='needs format'):
         UnSegProtect(background_classes=['stuff'], **cached)
 

@@ -5,4 +5,4 @@ _base_ = ['./mask2former_r18_mini-ade20k.py', './_base_/bundled_unseg_protect.py
 from unseg_mm.apis.config_utils import with_protection  # noqa: E402
 
 train_dataloader = dict(dataset=with_protection(_base_.train_dataloader.dataset,
-                                                dict(_base_.unseg_protect)))
+                                                dict(_base_.unseg_protect, format='ade20k')))

@@ -42,8 +42,8 @@ def loading_pipeline(spec: FormatSpec):
 def class_ids(spec: FormatSpec, names: Optional[Sequence[str]]) -> Optional[List[int]]:
     """Label ids (as loaded) of class ``names``; unknown names are an error listing the classes.
 
-    ``stuff`` stands for the format's stuff classes (Cityscapes' classes without instances, COCO
-    panoptic's ``stuff_classes``)."""
+    ``stuff`` stands for the format's stuff classes (Cityscapes' classes without instances,
+    ADE20K's panoptic stuff classes, COCO panoptic's ``stuff_classes``)."""
     if not names:
         return None
     from mmengine.registry import DefaultScope

@@ -74,8 +74,8 @@ def parse_args(argv=None):
                         help='comma-separated classes (names, label ids, or "stuff": the '
                         "format's stuff classes) that are not prompted as objects but protected "
                         'as background; "none": every labelled region is prompted (default: '
-                        '"stuff" on cityscapes and coco_panoptic, where the union of all labelled '
-                        'regions is the whole frame, else none)')
+                        '"stuff" on ade20k, cityscapes and coco_panoptic, where the union of all '
+                        'labelled regions is (nearly) the whole frame, else none)')
     parser.add_argument('--eps', type=budget, default=Fraction(8, 255),
                         help='L-inf budget inside objects (default 8/255)')
     parser.add_argument('--eps-bg', type=budget, default=None,

@@ -61,7 +61,8 @@ class Options:
     ``classes``: protect only objects of these classes (names or label ids); the other objects
     stay clean. ``background_classes``: classes that are not prompted as objects but protected
     as background (the background budget; ``stuff`` names the format's stuff classes; None: the
-    format's default, for the generator ``stuff`` on Cityscapes and COCO panoptic, else none;
+    format's default, for the generator ``stuff`` on ADE20K, Cityscapes and COCO panoptic, else
+    none;
     empty: none): on
     formats where every pixel is labelled, the union of all regions is the whole frame and tells
     the generator nothing; prompting things only is the reference code's ``multi`` mode.
@@ -128,8 +129,8 @@ class ProtectionRun:
         check_source_and_destination(opts.src, opts.dst)
         self.spec = format_spec(opts.fmt, opts.src)
         self.classes = class_ids(self.spec, opts.classes)
-        background = class_ids(self.spec, background_class_names(
-            opts.fmt, opts.background_classes, getattr(self.method, 'prompted', False)))
+        # the names the settings record (the format's default resolved there)
+        background = class_ids(self.spec, self.settings.get('background_classes'))
         if background:
             self.spec.rules = self.spec.rules.with_background(background)
         self.pipeline = loading_pipeline(self.spec)
