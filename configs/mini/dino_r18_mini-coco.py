@@ -1,10 +1,15 @@
 # DINO (mmdet, 4-scale) on the mini COCO set, sized for a 2-core CPU.
-# Only overrides of the stock config: ResNet-18 from scratch, fewer encoder/decoder layers and
-# queries, narrower feed-forward layers, mini multi-scale resizing, a short schedule. The embedding
+# Only overrides of the stock config: the mini-pretrained half-width ResNet-18-V1c of the other
+# mini configs (_base_/mask2former_r18_mini.py; the counterpart of the stock ImageNet checkpoint),
+# fewer encoder/decoder layers and queries, narrower feed-forward layers, mini multi-scale
+# resizing, a short schedule. The embedding
 # width stays at the stock 256: mmdet 3.3's DinoTransformerDecoder encodes reference points with
 # coordinate_to_encoding's default of 128 features per axis, whatever embed_dims is.
-_base_ = ['mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py', './_base_/mini_runtime.py']
-_mini = _base_._mini
+_base_ = [
+    'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py', './_base_/mask2former_r18_mini.py',
+    './_base_/mini_runtime.py'
+]
+_mini, _net = _base_._mini, _base_._mask2former
 custom_imports = dict(imports=['unseg_mm'], allow_failed_imports=False)
 
 data_root = 'data/mini/coco/'
@@ -12,12 +17,11 @@ embed_dims = 256
 model = dict(
     num_queries=100,
     backbone=dict(
-        depth=18,
+        _net.backbone,
         frozen_stages=-1,
         norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        init_cfg=None),
-    neck=dict(in_channels=[128, 256, 512], out_channels=embed_dims),
+        norm_eval=False),
+    neck=dict(in_channels=_net.head.in_channels[1:], out_channels=embed_dims),
     encoder=dict(
         num_layers=2,
         layer_cfg=dict(
@@ -70,7 +74,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator
 
-# from scratch, the backbone at the full rate (see _base_/mini_runtime.py)
+# the backbone at the full rate (see _base_/mini_runtime.py)
 optim_wrapper = _mini.transformer_optim_wrapper
 
 max_epochs = 12

@@ -2,7 +2,7 @@
 # instance) mini configs (read there through `_base_._mask2former`; see mini_runtime.py for '_'
 # names): a half-width ResNet-18 with the deep (V1c) stem from the mini-pretrained backbone the
 # DeepLabV3 configs use, 64-d pixel decoder / transformer, fewer layers and queries, 600
-# iterations.
+# iterations. The mini DINO takes its backbone (and the backbone's stage widths) from here too.
 _embed_dims = 64
 _pretrained_backbone = 'checkpoints/r18v1c-half_mini-natural-pretrain.pth'
 _attention = dict(embed_dims=_embed_dims, num_heads=4)
