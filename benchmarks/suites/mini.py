@@ -6,8 +6,8 @@
 # iterations, ~7 min per VOC run on 2 cores, far more than a night: see the README);
 # `--study calibration` first; `--study ci` is the slice .ci/run runs after the tests.
 scale = ('mini: synthetic natural-world datasets of 256 train / 48 val images (128-256 px), '
-         'half-width ResNet-18 models (DeepLabV3, Mask2Former: mini-pretrained backbone; DINO: '
-         'from scratch), tiny generator; schedules in the table')
+         'half-width ResNet-18 models from the mini-pretrained backbone (DeepLabV3, Mask2Former, '
+         'DINO), tiny generator; schedules in the table')
 data_root = 'data/mini'  # created by `make quickstart` (or by run.py when missing)
 # the bundled generator (unseg_mm.apis.checkpoint.BUNDLED_GENERATOR)
 generator = ('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-texture-'
@@ -26,10 +26,13 @@ tasks = dict(
         dataset='VOC', arch='DeepLabV3', config='configs/mini/deeplabv3_r18_mini-voc.py',
         format='voc', root='VOCdevkit/VOC2012', metric='mIoU', schedule=1200,
         protect=dict(background_labels=(0, ))),
+    # Cityscapes at 900 iterations: at 300 the clean loss was still falling fast (1.16; clean
+    # 33.80 +- 2.72 mIoU) and label-free noise alone cost 0.15 of clean; at 900 (seed 0) clean
+    # reaches 49.44 at loss 0.81 and the same noise 0.95 of it
     cityscapes_deeplabv3=dict(
         dataset='Cityscapes', arch='DeepLabV3',
         config='configs/mini/deeplabv3_r18_mini-cityscapes.py', format='cityscapes',
-        root='cityscapes', metric='mIoU', schedule=300, protect=dict(), seeds=[0, 1]),
+        root='cityscapes', metric='mIoU', schedule=900, protect=dict(), seeds=[0, 1]),
     ade20k_mask2former=dict(
         dataset='ADE20K', arch='Mask2Former (semantic)',
         config='configs/mini/mask2former_r18_mini-ade20k.py', format='ade20k',
@@ -69,9 +72,9 @@ methods = dict(
     clean=None,
     # The bundled generator (the rms2 recipe with colour-split tiles, training seed 2; see
     # `generators`) as the tool publishes by default: one budget (8/255) on every pixel; on the
-    # fully-labelled formats (Cityscapes, COCO panoptic) prompted with the things only, the stuff
-    # classes protected as background (the format default, unseg_mm.apis.dataset_formats.
-    # DEFAULT_BACKGROUND_CLASSES; the reference code's `multi` mode)
+    # fully-labelled formats (ADE20K, Cityscapes, COCO panoptic) prompted with the things only,
+    # the stuff classes protected as background (the format default, unseg_mm.apis.
+    # dataset_formats.DEFAULT_BACKGROUND_CLASSES; the reference code's `multi` mode)
     unseg=dict(method='unseg', checkpoint=generator, flat_budget=True),
     # ... prompted with every labelled region (the tool's --background-classes none): where every
     # pixel is labelled, the union of all regions is the whole frame
@@ -195,7 +198,8 @@ studies = dict(
     things=dict(title='Fully-labelled tasks: the generator prompted with every labelled region '
                 '(unseg_all_regions) or with the things only, stuff as background (unseg, the '
                 "tool's default there); 8/255 everywhere, clean val metric",
-                tasks=['cityscapes_deeplabv3', 'coco_mask2former_panoptic'],
+                tasks=['ade20k_mask2former', 'cityscapes_deeplabv3',
+                       'coco_mask2former_panoptic'],
                 methods=['clean', 'uniform_flat', 'grating', 'unseg_all_regions', 'unseg'],
                 defences=['none'], layout='rows'),
     main=dict(title='Clean vs protected training data (clean val metric; unseg at 8/255 '
@@ -207,7 +211,8 @@ studies = dict(
              tasks=['voc_deeplabv3'], methods=['clean', 'unseg'], defences=['none'], seeds=[0, 1],
              vary=dict(mix_clean_ratio=[0.0, 0.25, 0.5, 0.75, 1.0])),
     partial=dict(title='Partial protection: only some classes protected (VOC, DeepLabV3)',
-                 tasks=['voc_deeplabv3'], methods=['clean', 'unseg'], defences=['none'], seeds=[0, 1],
+                 tasks=['voc_deeplabv3'], methods=['clean', 'unseg'], defences=['none'],
+                 seeds=[0, 1],
                  vary=dict(classes=[['aeroplane', 'bicycle', 'bird', 'boat']])),
     prompt=dict(title='Prompt type of the generator (VOC, DeepLabV3)', tasks=['voc_deeplabv3'],
                 methods=['clean', 'unseg'], defences=['none'], seeds=[0, 1],
