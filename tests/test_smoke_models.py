@@ -55,13 +55,11 @@ def test_backbones_start_from_the_mini_pretraining_and_learn_at_the_full_rate(co
     assert init['type'] == 'Pretrained'
     checkpoint = osp.join(REPO_ROOT, init['checkpoint'])
     assert osp.isfile(checkpoint), init['checkpoint']
-    if config.startswith('deeplabv3') or 'ade20k' in config:
-        import mmseg.models  # noqa: F401
-        from mmseg.registry import MODELS
-    else:
-        import mmdet.models  # noqa: F401
-        from mmdet.registry import MODELS
-    backbone = MODELS.build(dict(cfg.model.backbone, init_cfg=None))
+    # the backbone as the config's own scope (its stock base's default_scope) builds it
+    import importlib
+    importlib.import_module(f'{cfg.default_scope}.models')
+    models = importlib.import_module(f'{cfg.default_scope}.registry').MODELS
+    backbone = models.build(dict(cfg.model.backbone, init_cfg=None))
     state = torch.load(checkpoint, weights_only=True)['state_dict']
     missing, unexpected = backbone.load_state_dict(state, strict=False)
     assert not missing and not unexpected, (missing, unexpected)
