@@ -65,6 +65,11 @@ class PGDAdversarialTraining(BaseModel):
         adversarial_fraction: share of each batch replaced by adversarial examples (the first
             ``ceil(fraction * batch)`` samples); 1.0 is PGD-AT, 0.5 is SAT.
         data_preprocessor: the wrapped model's preprocessor when its config has none.
+
+    The attack follows the gradient of the summed loss, so it can only raise the terms that have
+    one: for a DETR-style detector at initialisation (DINO's regression layers start at zero, its
+    boxes are the encoder's top-k anchor proposals) the box and IoU losses are piecewise constant
+    in the pixels and only the classification terms are attacked until the box heads have learnt.
     """
 
     def __init__(self, model, eps: float = 4 / 255, steps: int = 10,
