@@ -270,6 +270,12 @@ def file_sha256(path: str) -> Optional[str]:
 
 
 @functools.lru_cache(maxsize=None)
+def _resolved_config(config: str) -> dict:
+    """A config as mmengine resolves it (its ``_base_`` files merged in), parsed once per run."""
+    return Config.fromfile(_config_path(config)).to_dict()
+
+
+@functools.lru_cache(maxsize=None)
 def _init_checkpoints(config: str) -> Dict[str, str]:
     """``{path: sha256}`` of the weights a config's ``init_cfg`` entries load (e.g. the mini
     backbone's pretraining): retraining them makes the cells that used them stale."""
@@ -288,7 +294,7 @@ def _init_checkpoints(config: str) -> Dict[str, str]:
             for value in node:
                 walk(value)
 
-    walk(Config.fromfile(_config_path(config)).to_dict().get('model', {}))
+    walk(_resolved_config(config).get('model', {}))
     return found
 
 
@@ -299,8 +305,8 @@ def resolved_config_sha(config: str) -> str:
     bases does not. Top-level names starting with '_' are left out: they are helpers that
     configs read through ``_base_`` (e.g. ``configs/mini/_base_/mini_runtime.py``) and the
     runner never does, so only what they put into the real keys counts."""
-    resolved = {name: value for name, value in Config.fromfile(_config_path(config)).to_dict()
-                .items() if not name.startswith('_')}
+    resolved = {name: value for name, value in _resolved_config(config).items()
+                if not name.startswith('_')}
     return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
 
 
