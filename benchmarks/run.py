@@ -61,6 +61,15 @@ def _ensure_mini_data(suite, data_root: str) -> None:
     make_mini_datasets(data_root, formats, show_progress=False, **spec)
 
 
+def _reload(name: str):
+    """The suite as its file reads now, or None (with a message) where it no longer loads."""
+    try:
+        return load_suite(name)
+    except Exception as err:  # e.g. a half-saved edit: keep every record rather than guess
+        print(f'the suite file no longer loads ({err}); no records pruned')
+        return None
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     import unseg_mm  # noqa: F401  (compat shims and registrations)
@@ -84,8 +93,11 @@ def main(argv=None) -> int:
         if name == 'mini' or suite.get('mini_data'):
             _ensure_mini_data(suite, data_root)
         run_suite(suite, cells, data_root, work, results_path)
+    # Pruned against the suite file as it reads now, not as it read when this run started: a
+    # study added while a long run went on keeps the records other processes made for it.
+    current = _reload(args.suite)
     with locked_results(results_path) as results:
-        stale = prune_results(suite, results)
+        stale = prune_results(current, results) if current is not None else []
     if stale:
         print(f'pruned {len(stale)} records of cells that no study defines any more')
     tables = write_report(suite, results, studies, results_dir, command)

@@ -297,6 +297,7 @@ def test_cells_are_keyed_on_the_resolved_config_not_its_files(tmp_path):
     # a changed base changes what trains, and so the key (file bytes of the task config alone
     # did not see it)
     helper.write_text("_rate = dict(lr=0.01)\n")
+    suite_module._resolved_config.cache_clear()  # the parse is cached per run, as is the key
     suite_module.resolved_config_sha.cache_clear()
     assert cell_key(suite, cell) != key
 
@@ -466,3 +467,34 @@ def test_separability_probes_read_pattern_amplitude_and_spectrum_apart():
     assert describe(dict(method='unseg', checkpoint='checkpoints/unseg_generator_tiny_mini-'
                          'hqseg-natural.pth', eps_object=8 / 255, eps_background=2 / 255)) == \
         'unseg natural @ 8/2'
+
+
+def test_a_run_prunes_against_the_suite_file_as_it_reads_when_the_run_ends(tmp_path,
+                                                                            monkeypatch):
+    import run as run_script
+    base = osp.join(REPO_ROOT, 'benchmarks', 'suites', 'mini.py')
+    study = ("dict(title='{}', tasks=['voc_deeplabv3'], methods=['clean'], defences=['none'], "
+             "schedule=dict(voc_deeplabv3={}), seeds=[0])")
+    suite_file = tmp_path / 'growing_suite.py'
+    suite_file.write_text(f"_base_ = '{base}'\n"
+                          f"studies = dict(_delete_=True, a={study.format('a', 2)})\n")
+    results_path = str(tmp_path / 'results' / 'results.json')
+    added = {}
+
+    def run_suite_while_the_file_grows(suite, cells, data_root, work, path):
+        # Another process records a cell of a study added to the file while this run goes on.
+        suite_file.write_text(f"_base_ = '{base}'\n"
+                              f"studies = dict(_delete_=True, a={study.format('a', 2)}, "
+                              f"b={study.format('b', 3)})\n")
+        grown = load_suite(str(suite_file))
+        cell = expand(grown, ['b'])[0]
+        added['key'] = cell_key(grown, cell)
+        record_result(path, added['key'], dict(value=1.0, train_loss=0.5, hardware='cpu'))
+        record_result(path, 'older-schedule', dict(value=2.0, train_loss=0.5, hardware='cpu'))
+
+    monkeypatch.setattr(run_script, 'run_suite', run_suite_while_the_file_grows)
+    monkeypatch.setattr(run_script, '_ensure_mini_data', lambda *a: None)
+    assert run_script.main(['--suite', str(suite_file), '--study', 'a', '--results-dir',
+                            str(tmp_path / 'results'), '--work-dir', str(tmp_path / 'w')]) == 0
+    with open(results_path) as f:
+        assert list(json.load(f)['cells']) == [added['key']]  # kept; the stale one dropped
