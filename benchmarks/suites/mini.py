@@ -2,7 +2,7 @@
 # (tools/make_mini_datasets.py: 256 train / 48 val images of 128-256 px per format), tiny models
 # from configs/mini, the bundled tiny generator (at 8/255 on every pixel, the tool's default);
 # CPU-sized schedules; training seeds below.
-# `python benchmarks/run.py --suite mini` runs all studies (315 distinct runs; with VOC at 1200
+# `python benchmarks/run.py --suite mini` runs all studies (318 distinct runs; with VOC at 1200
 # iterations, ~7 min per VOC run on 2 cores, far more than a night: see the README);
 # `--study calibration` first; `--study ci` is the slice .ci/run runs after the tests.
 scale = ('mini: synthetic natural-world datasets of 256 train / 48 val images (128-256 px), '
@@ -37,10 +37,14 @@ tasks = dict(
         dataset='ADE20K', arch='Mask2Former (semantic)',
         config='configs/mini/mask2former_r18_mini-ade20k.py', format='ade20k',
         root='ADEChallengeData2016', metric='mIoU', schedule=600, protect=dict(), seeds=[0, 1]),
+    # COCO panoptic at 1200 iterations: at 600 the clean loss was still falling (22.2; clean
+    # 23.39 +- 0.07 PQ) and label-free noise alone cost 0.28 of clean (the 'schedule' study
+    # keeps those runs); at 1200 (2 seeds) clean reaches 24.29 +- 0.15 at loss 18.0 and the same
+    # noise 0.96 +- 0.02 of it
     coco_mask2former_panoptic=dict(
         dataset='COCO', arch='Mask2Former (panoptic)',
         config='configs/mini/mask2former_r18_mini-coco-panoptic.py', format='coco_panoptic',
-        root='coco', metric='coco_panoptic/PQ', schedule=600, protect=dict(), seeds=[0, 1, 2]),
+        root='coco', metric='coco_panoptic/PQ', schedule=1200, protect=dict(), seeds=[0, 1]),
     coco_mask2former_instance=dict(
         dataset='COCO', arch='Mask2Former (instance)',
         config='configs/mini/mask2former_r18_mini-coco.py', format='coco', root='coco',
@@ -251,13 +255,15 @@ studies = dict(
                              'unseg', 'uniform_flat',
                              'synper_flat', 'ar_flat'],
                     defences=['none'], layout='rows'),
-    # Schedule length: the COCO panoptic Mask2Former at twice the main schedule. On Cityscapes
-    # the label-free control only came into its band once clean training had converged (300 ->
-    # 900 iterations); this checks the same on COCO panoptic before its main schedule moves.
-    schedule=dict(title='COCO panoptic Mask2Former at 1200 iterations (the main schedule: 600); '
-                  '8/255 (2/255 background for the baselines), clean val PQ',
-                  tasks=['coco_mask2former_panoptic'],
-                  schedule=dict(coco_mask2former_panoptic=1200),
+    # Schedule length. COCO panoptic Mask2Former at half its schedule (600 iterations, its
+    # schedule until the label-free control showed that clean training had not converged: 0.72
+    # of clean there, 0.96 at 1200), as Cityscapes went from 300 to 900 iterations; ADE20K
+    # Mask2Former at twice its schedule (1200), where the grating misses 0.5 at 600.
+    schedule=dict(title='Schedule length: COCO panoptic Mask2Former at 600 iterations (half its '
+                  'schedule), ADE20K Mask2Former at 1200 (twice its schedule); 8/255 (2/255 '
+                  'background for the baselines), clean val metric',
+                  tasks=['coco_mask2former_panoptic', 'ade20k_mask2former'],
+                  schedule=dict(coco_mask2former_panoptic=600, ade20k_mask2former=1200),
                   methods=['clean', 'uniform_flat', 'grating', 'unseg', 'ar'], defences=['none'],
                   seeds=[0, 1], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
