@@ -37,10 +37,10 @@ tasks = dict(
         dataset='ADE20K', arch='Mask2Former (semantic)',
         config='configs/mini/mask2former_r18_mini-ade20k.py', format='ade20k',
         root='ADEChallengeData2016', metric='mIoU', schedule=600, protect=dict(), seeds=[0, 1]),
-    # COCO panoptic at 1200 iterations: at 600 the clean loss was still falling (22.2; clean
-    # 23.39 +- 0.07 PQ) and label-free noise alone cost 0.28 of clean (the 'schedule' study
-    # keeps those runs); at 1200 (2 seeds) clean reaches 24.29 +- 0.15 at loss 18.0 and the same
-    # noise 0.96 +- 0.02 of it
+    # COCO panoptic at 1200 iterations: at 600 (2 seeds) the clean loss was still falling (22.1;
+    # clean 23.38 +- 0.10 PQ) and label-free noise alone cost 0.28 of clean (the 'schedule'
+    # study keeps those runs); at 1200 (2 seeds) clean reaches 24.29 +- 0.15 at loss 18.0 and the
+    # same noise 0.96 +- 0.02 of it
     coco_mask2former_panoptic=dict(
         dataset='COCO', arch='Mask2Former (panoptic)',
         config='configs/mini/mask2former_r18_mini-coco-panoptic.py', format='coco_panoptic',
