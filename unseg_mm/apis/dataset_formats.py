@@ -33,7 +33,7 @@ LABEL_RULES: Dict[str, LabelRules] = {
 # every labelled class. Measured with the bundled generator at 8/255 on 2 CPU cores
 # (benchmarks/results/mini/things.md): mini COCO panoptic Mask2Former (1200 iterations)
 # 0.04 +- 0.02 of clean with things only vs 0.74 +- 0.09 with every region (2 seeds); mini
-# ADE20K Mask2Former 0.61 +- 0.05 vs 0.89 +- 0.14 (2 seeds); mini Cityscapes DeepLabV3 (900
+# ADE20K Mask2Former (1200) 0.57 +- 0.02 vs 0.77 +- 0.06 (2 seeds); mini Cityscapes DeepLabV3 (900
 # iterations) 0.67 +- 0.14 vs 1.03 +- 0.02 (2 seeds).
 DEFAULT_BACKGROUND_CLASSES: Dict[str, Tuple[str, ...]] = {
     'ade20k': ('stuff', ),
