@@ -58,14 +58,14 @@ EOF
 then
     log "torch $TORCH_VERSION / torchvision $TORCHVISION_VERSION already installed"
 else
-    # The registry's torch with its CUDA libraries takes ~5.5 GB in the venv, plus its downloaded
-    # wheels (~3 GB) in pip's cache on a first install: fail before pip does, with the numbers.
+    # The registry's torch with its CUDA libraries takes ~5.5 GB in the venv (5.4 GB measured),
+    # and pip holds its ~3 GB of downloaded wheels while it installs: fail before pip does.
     need_gb="${UNSEG_MIN_FREE_GB:-7}"
     free_kb=$(df -Pk "$VENV" | awk 'NR==2 {print $4}')
     if [ -n "$free_kb" ] && [ "$free_kb" -lt $((need_gb * 1024 * 1024)) ]; then
         echo "error: only $((free_kb / 1024)) MiB free on the disk of $REPO_ROOT/$VENV;" \
-             "installing torch $TORCH_VERSION needs about ${need_gb} GiB (the venv, plus ~3 GB of" \
-             "wheels in pip's cache on a first install). Free some space (old work_dirs," \
+             "installing torch $TORCH_VERSION needs about ${need_gb} GiB (the venv, plus the ~3 GB of" \
+             "wheels pip downloads). Free some space (old work_dirs," \
              "\`pip cache purge\`) and rerun;" \
              "UNSEG_MIN_FREE_GB=<n> changes the threshold." >&2
         exit 1
