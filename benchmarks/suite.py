@@ -139,6 +139,8 @@ def protection_settings(suite: Config, cell: Cell) -> Optional[dict]:
                                         is_prompted(method['method']))
     if background:
         settings['background_classes'] = list(background)
+    if method.get('class_keyed'):  # only where set, so the other cells keep their keys
+        settings['class_keyed'] = True
     if checkpoint:
         # The weights' digest, not only their path: a retrained generator at the same path makes
         # its cells and its protected copies stale. (Only where there are weights, so the other
@@ -166,7 +168,8 @@ def protect_train_split(settings: dict, data_root: str, work: str, device: str =
     cfg = ProtectConfig(eps_object=settings['eps_object'],
                         eps_background=settings['eps_background'],
                         prompt_type=settings['prompt_type'], seed=settings['seed'],
-                        device=device, batch_size=1)
+                        device=device, batch_size=1,
+                        class_keyed=settings.get('class_keyed', False))
     opts = Options(fmt=settings['format'], src=osp.join(data_root, settings['root']), dst=dst,
                    classes=settings['classes'],
                    background_classes=settings.get('background_classes', []),

@@ -13,6 +13,7 @@ import time
 import mmcv
 import numpy as np
 import pytest
+import torch
 from mmengine.dataset import Compose
 from mmengine.registry import DefaultScope
 from PIL import Image
@@ -20,7 +21,9 @@ from PIL import Image
 from conftest import REPO_ROOT
 from unseg_mm.apis.checkpoint import load_generator
 from unseg_mm.apis.dataset_formats import format_spec, list_files
-from unseg_mm.apis.protect import ImagePrompts, ProtectConfig, is_kept_clean, protect
+from unseg_mm.apis.methods import build_method
+from unseg_mm.apis.protect import (NUM_CLASS_KEYS, ImagePrompts, ProtectConfig, _recolour, _turn,
+                                   _unturn, class_key, generate_patterns, is_kept_clean, protect)
 from unseg_mm.apis.protect_dataset import MANIFEST, PREVIEW, build_samples
 from unseg_mm.datasets import UnSegProtect
 
@@ -116,6 +119,96 @@ def test_bad_config_and_inputs_are_clear_errors(tiny_generator_file):
     with pytest.raises(ValueError, match='z.jpg.*does not match'):
         protect([image], [ImagePrompts(objects=[np.ones((5, 5), bool)])], generator,
                 ProtectConfig(), ['z.jpg'])
+
+
+class _FixedPattern(torch.nn.Module):
+    """A stand-in generator whose pattern is one fixed frame-space array, whatever the image and
+    prompt (as a trained tile decoder nearly is): what class keying does to it is then exact."""
+    img_size = 32
+
+    def __init__(self):
+        super().__init__()
+        self.pattern = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+    def forward(self, images, prompts, region=None):
+        return self.pattern.expand(len(images), -1, -1, -1).clone()
+
+
+def test_class_keys_are_distinct_variants_of_one_pattern():
+    keys = [class_key(0, label) for label in range(NUM_CLASS_KEYS)]
+    assert sorted(keys) == list(range(NUM_CLASS_KEYS))  # every class id below 384 its own
+    assert keys == [class_key(0, label) for label in range(NUM_CLASS_KEYS)]
+    assert keys != [class_key(1, label) for label in range(NUM_CLASS_KEYS)]
+    pattern = torch.rand(3, 6, 6, generator=torch.Generator().manual_seed(1))
+    variants = set()
+    for key in range(NUM_CLASS_KEYS):
+        assert torch.equal(_unturn(_turn(pattern, key), key), pattern)
+        variant = _recolour(_unturn(pattern, key), key)
+        assert torch.equal(variant.abs().flatten().sort().values,
+                           pattern.abs().flatten().sort().values)  # the same values, moved
+        variants.add(variant.numpy().tobytes())
+    assert len(variants) == NUM_CLASS_KEYS
+    assert torch.equal(_recolour(_unturn(pattern, 0), 0), pattern)
+
+
+def test_class_keyed_gives_each_class_its_variant():
+    """Inside the objects of class c: the generator's pattern of the turned prompt, turned back
+    and recoloured by c's key; elsewhere and on objects without a class: the union's pattern."""
+    generator = _FixedPattern()
+    image = _image(shape=(64, 64))
+    a1, a2 = _box((64, 64), 2, 20, 2, 20), _box((64, 64), 40, 60, 40, 60)
+    b, unknown = _box((64, 64), 2, 20, 40, 60), _box((64, 64), 40, 60, 2, 20)
+    prompt = ImagePrompts(objects=[a1, b, a2, unknown], labels=[3, 7, 3])
+    cfg = ProtectConfig(class_keyed=True)
+    pattern = generate_patterns(generator, [image], [prompt], cfg, ['x.jpg'])[0]
+    plain = generate_patterns(generator, [image], [prompt], ProtectConfig(), ['x.jpg'])[0]
+    frame_to_image = torch.nn.functional.interpolate  # 32 -> 64: the frame is half the image
+    for label, masks in ((3, (a1, a2)), (7, (b, ))):
+        key = class_key(cfg.seed, label)
+        assert key != 0
+        variant = _recolour(_unturn(generator.pattern, key), key)
+        expected = frame_to_image(variant[None], size=(64, 64), mode='bilinear',
+                                  align_corners=False)[0]
+        for mask in masks:
+            inside = torch.from_numpy(mask)
+            assert torch.allclose(pattern[:, inside], expected[:, inside], atol=1e-6)
+            assert not torch.allclose(pattern[:, inside], plain[:, inside], atol=1e-3)
+    rest = torch.from_numpy(~(a1 | a2 | b))
+    assert torch.equal(pattern[:, rest], plain[:, rest])
+    # without class ids the keyed run is the plain one, pixel for pixel
+    unlabelled = ImagePrompts(objects=[a1, b])
+    assert torch.equal(generate_patterns(generator, [image], [unlabelled], cfg, ['x.jpg'])[0],
+                       generate_patterns(generator, [image], [unlabelled], ProtectConfig(),
+                                         ['x.jpg'])[0])
+
+
+def test_class_keyed_protection_keeps_budgets_and_batching(tiny_generator_file):
+    generator = load_generator(tiny_generator_file)
+    images = [_image(i) for i in range(3)]
+    a, b = _box(images[0].shape[:2], 10, 50, 20, 70), _box(images[0].shape[:2], 40, 80, 60, 110)
+    prompts = [ImagePrompts(objects=[a, b], labels=[1, 2]), ImagePrompts(objects=[b], labels=[2]),
+               ImagePrompts(objects=[a], labels=[1])]
+    keys = ['a.jpg', 'b.jpg', 'c.jpg']
+    for prompt_type in ('mask', 'box', 'point'):
+        cfg = dict(eps_object=8 / 255, eps_background=2 / 255, prompt_type=prompt_type,
+                   class_keyed=True)
+        one = protect(images, prompts, generator, ProtectConfig(batch_size=1, **cfg), keys)
+        four = protect(images, prompts, generator, ProtectConfig(batch_size=4, **cfg), keys)
+        plain = protect(images, prompts, generator,
+                        ProtectConfig(batch_size=1, **dict(cfg, class_keyed=False)), keys)
+        for image, x, y, z, prompt in zip(images, one, four, plain, prompts):
+            assert np.abs(x.image.astype(int) - y.image.astype(int)).max() <= 1
+            diff = np.abs(x.image.astype(int) - image.astype(int)).max(axis=2)
+            region = np.any(prompt.objects, axis=0)
+            assert diff[region].max() <= 8 and diff[~region].max() <= 2
+            assert np.array_equal(x.image[~region], z.image[~region])
+            assert not np.array_equal(x.image[region], z.image[region])
+    with pytest.raises(ValueError, match="multi_object='union'"):
+        ProtectConfig(class_keyed=True, multi_object='per_object')
+    with pytest.raises(ValueError, match="parity='default'"):
+        ProtectConfig(class_keyed=True, parity='reference')
+    with pytest.raises(ValueError, match='class-wise already'):
+        build_method('ar', ProtectConfig(class_keyed=True))
 
 
 def test_one_budget_on_every_pixel_by_default(mini_root, tmp_path):
@@ -615,6 +708,31 @@ def test_setup_errors_exit_2_with_the_reason(mini_root, tiny_generator_file, tin
         _tool('--format', 'kitti', '--src', voc, '--dst', str(tmp_path / 'c'), '--checkpoint',
               tiny_generator_file)
     assert exc.value.code == 2
+
+
+def test_class_keyed_tool_records_it_and_matches_the_transform(mini_root, tiny_generator_file,
+                                                               tmp_path, capsys):
+    src = osp.join(mini_root, ROOTS['voc'])
+    dst = str(tmp_path / 'keyed')
+    assert _tool('--format', 'voc', '--src', src, '--dst', dst, '--checkpoint',
+                 tiny_generator_file, '--class-keyed', '--preview', '0', '--no-progress') == 0
+    settings = json.load(open(osp.join(dst, MANIFEST)))['settings']
+    assert settings['class_keyed'] is True
+    scope, loading, extra = LOADING['voc']
+    with DefaultScope.overwrite_default_scope(scope):
+        pipeline = Compose(loading + [dict(type='UnSegProtect', checkpoint=tiny_generator_file,
+                                           class_keyed=True, **extra)])
+    for info in build_samples(format_spec('voc', src), src)[:2]:
+        results = pipeline(copy.deepcopy(info))
+        offline = mmcv.imread(osp.join(dst, osp.relpath(info['img_path'], src)))
+        assert np.array_equal(results['img'], offline), info['img_path']
+    # without it the settings are as they were (no class_keyed entry); baselines refuse it
+    assert _tool('--format', 'voc', '--src', src, '--dst', str(tmp_path / 'u'), '--method',
+                 'uniform', '--class-keyed', '--no-progress') == 2
+    assert '--class-keyed are for --method unseg' in capsys.readouterr().err
+    assert _tool('--format', 'voc', '--src', src, '--dst', str(tmp_path / 'v'), '--method',
+                 'uniform', '--preview', '0', '--no-progress') == 0
+    assert 'class_keyed' not in json.load(open(osp.join(tmp_path / 'v', MANIFEST)))['settings']
 
 
 # ------------------------------------------------------------------------------------------------

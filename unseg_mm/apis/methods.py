@@ -92,6 +92,9 @@ class _BaselineMethod:
     impl = None
 
     def __init__(self, cfg: ProtectConfig, **options) -> None:
+        if cfg.class_keyed:
+            raise ValueError(f"class_keyed varies the generator's pattern by class; method "
+                             f"{self.name!r} is class-wise already (use it without class_keyed)")
         self.cfg = cfg
         self.options = options
         try:

@@ -10,6 +10,7 @@ Budgets are in [0, 1] intensity units (8/255 = eight grey levels of a uint8 imag
 image is integer, rounding keeps ``|published - original| <= round(255 * eps)`` pixel-wise.
 """
 import hashlib
+import itertools
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
@@ -51,6 +52,17 @@ class ProtectConfig:
         device: torch device of the generator.
         dtype: ``float32`` or ``bfloat16`` for the generator forward (autocast).
         batch_size: generator forward passes per batch.
+        class_keyed: give every class its own variant of the generator's pattern (default
+            False: every object alike, as the reference does). The objects of each class are
+            prompted together, one forward pass per class present, with the image and the prompt
+            turned by one of the 8 symmetries of the square and the pattern turned back, its
+            colour channels permuted and their signs flipped: one of 384 variants, the class's
+            own (:func:`class_key`: a permutation drawn from ``seed``, indexed by the class id,
+            so up to 384 classes never share one). Inside each class the class's pattern,
+            elsewhere the pattern of the union prompt; budgets as without it. The generator is
+            unchanged and still class-agnostic; the keying gives a target's classes distinct
+            patterns, what the class-wise shortcuts (AR, the grating) carry and a union prompt
+            cannot. Objects without a class id (-1) keep the union's pattern.
         parity: ``default`` (our pipeline: prompt mask resized bilinearly, budget region = the
             full-resolution object mask) or ``reference`` (the official generation script step by
             step: image resized before scaling to [0, 1]; label zero-padded and resized to the
@@ -67,6 +79,7 @@ class ProtectConfig:
     dtype: str = 'float32'
     batch_size: int = 4
     parity: str = 'default'
+    class_keyed: bool = False
 
     def __post_init__(self) -> None:
         if self.eps_background is None:
@@ -78,6 +91,9 @@ class ProtectConfig:
             raise ValueError("parity='reference' reproduces the official generation, which "
                              "prompts with the mask of the union of the objects: use "
                              "prompt_type='mask', multi_object='union'")
+        if self.class_keyed and (self.parity != 'default' or self.multi_object != 'union'):
+            raise ValueError("class_keyed prompts each class's objects together beside the union "
+                             "of all objects: use multi_object='union' and parity='default'")
         if self.prompt_type not in PROMPT_TYPES:
             raise ValueError(f'prompt_type must be one of {PROMPT_TYPES}, got '
                              f'{self.prompt_type!r}')
@@ -110,6 +126,42 @@ def is_kept_clean(key: str, seed: int, ratio: float) -> bool:
     if ratio <= 0:
         return False
     return image_seed(seed, 'mix:' + key) / float(1 << 63) < ratio
+
+
+# The class keys: the 8 symmetries of the square (``k % 4`` quarter turns, then a transpose when
+# ``k >= 4``) x the 6 orders of the colour channels x the 8 sign patterns of the channels.
+NUM_CLASS_KEYS = 8 * 6 * 8
+_CHANNEL_ORDERS = list(itertools.permutations(range(3)))
+
+
+def class_key(seed: int, label: int) -> int:
+    """The pattern variant (in ``[0, NUM_CLASS_KEYS)``) of class id ``label`` under ``seed``:
+    entry ``label % NUM_CLASS_KEYS`` of a permutation drawn from ``seed``, so classes below
+    ``NUM_CLASS_KEYS`` all differ. Key 0 is the generator's own pattern."""
+    order = np.random.default_rng(image_seed(seed, 'class_keys')).permutation(NUM_CLASS_KEYS)
+    return int(order[int(label) % NUM_CLASS_KEYS])
+
+
+def _turn(x: torch.Tensor, key: int) -> torch.Tensor:
+    """Symmetry ``key % 8`` of the square on the last two (equal) dimensions of ``x``."""
+    k = key % 8
+    x = torch.rot90(x, k % 4, dims=(-2, -1))
+    return x.transpose(-2, -1) if k >= 4 else x
+
+
+def _unturn(x: torch.Tensor, key: int) -> torch.Tensor:
+    k = key % 8
+    if k >= 4:
+        x = x.transpose(-2, -1)
+    return torch.rot90(x, -(k % 4), dims=(-2, -1))
+
+
+def _recolour(pattern: torch.Tensor, key: int) -> torch.Tensor:
+    """Channels of a C x H x W pattern reordered and sign-flipped by ``key // 8``."""
+    order = _CHANNEL_ORDERS[(key // 8) % 6]
+    signs = torch.tensor([-1.0 if (key // 48) >> c & 1 else 1.0 for c in range(3)],
+                         dtype=pattern.dtype)
+    return pattern[list(order)] * signs[:, None, None]
 
 
 def _to_frame(image: np.ndarray, frame: int, channel_order: str) -> torch.Tensor:
@@ -166,41 +218,59 @@ def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
     """
     frame = generator.img_size
     device = torch.device(cfg.device)
-    # One forward pass per (image, prompt): (image index, object index, frame image, frame mask).
+    # One forward pass per (image, prompt): (image index, class id or None for the union, key,
+    # frame image, frame mask); with class keys the image and mask are turned by the key.
     passes = []
     for idx, (image, prompt) in enumerate(zip(images, prompts)):
         if not prompt.objects:
             continue
         framed = _to_frame(image, frame, channel_order)
         if cfg.multi_object == 'union':
-            masks = [object_union(prompt, image.shape[:2])]
+            union = object_union(prompt, image.shape[:2])
+            passes.append((idx, None, 0, framed, _mask_to_frame(union, frame)))
+            if cfg.class_keyed:
+                for label, mask in _class_masks(prompt):
+                    key = class_key(cfg.seed, label)
+                    passes.append((idx, label, key, _turn(framed, key),
+                                   _turn(_mask_to_frame(mask, frame), key)))
         else:
-            masks = prompt.objects
-        passes += [(idx, k, framed, _mask_to_frame(m, frame)) for k, m in enumerate(masks)]
+            passes += [(idx, k, 0, framed, _mask_to_frame(m, frame))
+                       for k, m in enumerate(prompt.objects)]
     patterns = {}
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) \
         if cfg.dtype == 'bfloat16' else nullcontext()
     for start in range(0, len(passes), cfg.batch_size):
         chunk = passes[start:start + cfg.batch_size]
-        # Point sampling is seeded per (image, object), so results do not depend on batching.
+        # Point sampling is seeded per (image, prompt), so results do not depend on batching.
         batch_prompts = _cat_prompts([
             _prompts_for(mask, cfg.prompt_type, cfg.num_points,
-                         torch.Generator().manual_seed(image_seed(cfg.seed, keys[idx]) + k))
-            for idx, k, _, mask in chunk
+                         torch.Generator().manual_seed(_pass_seed(cfg, keys[idx], which)))
+            for idx, which, _, _, mask in chunk
         ]).to(device)
-        images_t = torch.cat([framed for _, _, framed, _ in chunk]).to(device)
-        region = torch.cat([mask for _, _, _, mask in chunk]).to(device)
+        images_t = torch.cat([framed for _, _, _, framed, _ in chunk]).to(device)
+        region = torch.cat([mask for _, _, _, _, mask in chunk]).to(device)
         with autocast:
             out = generator(images_t, batch_prompts, region=region).float().cpu()
-        for (idx, _, _, _), pattern in zip(chunk, out):
-            patterns.setdefault(idx, []).append(pattern)
+        for (idx, which, key, _, _), pattern in zip(chunk, out):
+            if key:
+                pattern = _recolour(_unturn(pattern, key), key)
+            patterns.setdefault(idx, []).append((which, pattern))
     results = []
     for idx, (image, prompt) in enumerate(zip(images, prompts)):
         if idx not in patterns:
             results.append(None)
             continue
         h, w = image.shape[:2]
-        per_object = [_pattern_to_image(p, h, w) for p in patterns[idx]]
+        if cfg.multi_object == 'union':
+            (_, union), *classes = patterns[idx]
+            combined = _pattern_to_image(union, h, w)
+            masks = dict(_class_masks(prompt)) if classes else {}
+            for label, pat in classes:  # inside each class: the class's own pattern
+                inside = torch.from_numpy(masks[label])
+                combined[:, inside] = _pattern_to_image(pat, h, w)[:, inside]
+            results.append(combined)
+            continue
+        per_object = [_pattern_to_image(p, h, w) for _, p in patterns[idx]]
         if len(per_object) == 1:
             results.append(per_object[0])
             continue
@@ -210,6 +280,23 @@ def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
             combined[:, inside] = pat[:, inside]
         results.append(combined)
     return results
+
+
+def _class_masks(prompt: ImagePrompts) -> List[tuple]:
+    """``(class id, mask of its objects)`` per known class of an image, by class id."""
+    masks = {}
+    for index, obj in enumerate(prompt.objects):
+        label = prompt.label_of(index)
+        if label >= 0:
+            masks[label] = masks.get(label, False) | obj.astype(bool)
+    return sorted(masks.items())
+
+
+def _pass_seed(cfg: ProtectConfig, key: str, which) -> int:
+    """Seed of a pass's point sampling: the union's (and object k's) as without class keys."""
+    if isinstance(which, int) and cfg.class_keyed:
+        return image_seed(cfg.seed, f'{key}:class:{which}')
+    return image_seed(cfg.seed, key) + (which or 0)
 
 
 def apply_pattern(image: np.ndarray, pattern: Optional[torch.Tensor], prompt: ImagePrompts,

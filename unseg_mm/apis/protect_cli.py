@@ -86,6 +86,9 @@ def parse_args(argv=None):
                         help='what the generator is prompted with (default mask)')
     parser.add_argument('--multi-object', choices=MULTI_OBJECT_RULES, default='union',
                         help='one prompt for all objects (union) or one pass per object')
+    parser.add_argument('--class-keyed', action='store_true',
+                        help="give every class its own variant of the generator's pattern (one "
+                        'more pass per class present; unseg only; see ProtectConfig.class_keyed)')
     parser.add_argument('--mix-clean-ratio', type=float, default=0.0,
                         help='fraction of training images published unchanged (default 0)')
     parser.add_argument('--jpeg-quality', type=int, default=None,
@@ -143,7 +146,8 @@ def main(argv=None) -> int:
                             prompt_type=args.prompt, multi_object=args.multi_object,
                             seed=args.seed, device=device,
                             dtype='bfloat16' if args.bf16 else 'float32',
-                            batch_size=args.batch_size, parity=args.parity)
+                            batch_size=args.batch_size, parity=args.parity,
+                            class_keyed=args.class_keyed)
         opts = Options(fmt=args.fmt, src=args.src, dst=args.dst,
                        classes=name_list(args.classes),
                        background_classes=([] if args.background_classes == 'none'
@@ -152,9 +156,10 @@ def main(argv=None) -> int:
                        num_shards=num_shards, shard_id=shard_id, preview=args.preview,
                        show_progress=not args.no_progress, num_threads=args.num_threads,
                        allow_mixed_numerics=args.allow_mixed_numerics, workers=args.workers)
-        if args.method != 'unseg' and (args.checkpoint or args.sam_checkpoint):
-            raise ValueError(f'--checkpoint/--sam-checkpoint are for --method unseg; '
-                             f'{args.method!r} uses no generator')
+        if args.method != 'unseg' and (args.checkpoint or args.sam_checkpoint or
+                                       args.class_keyed):
+            raise ValueError(f'--checkpoint/--sam-checkpoint/--class-keyed are for --method '
+                             f'unseg; {args.method!r} uses no generator')
         method = build_method(args.method, cfg, args.checkpoint, args.sam_checkpoint,
                               args.method_options)
         if method.needs_checkpoint:

@@ -371,7 +371,16 @@ def settings_dict(opts: Options, cfg: ProtectConfig, method) -> dict:
                 **(dict(background_classes=list(background)) if background else {}),
                 mix_clean_ratio=opts.mix_clean_ratio,
                 encoding=f'jpeg q{opts.jpeg_quality}' if opts.jpeg_quality else 'png',
-                num_shards=opts.num_shards, **asdict(cfg))
+                num_shards=opts.num_shards, **_config_settings(cfg))
+
+
+def _config_settings(cfg: ProtectConfig) -> dict:
+    """``cfg`` as recorded in the settings; ``class_keyed`` only where it is set, so the settings
+    (and manifests) of runs without it stay as they were."""
+    out = asdict(cfg)
+    if not out['class_keyed']:
+        del out['class_keyed']
+    return out
 
 
 def protect_dataset(opts: Options, cfg: ProtectConfig, method) -> dict:
