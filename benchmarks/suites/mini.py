@@ -92,6 +92,15 @@ methods = dict(
     # pixel is labelled, the union of all regions is the whole frame
     unseg_all_regions=dict(method='unseg', checkpoint=generator, flat_budget=True,
                            background_classes=[]),
+    # ... with a pattern variant of its own for every class (the tool's --class-keyed: each
+    # class's objects prompted together with the image turned by one of the square's symmetries,
+    # the pattern's colour channels permuted and sign-flipped; unseg_mm.apis.protect.class_key):
+    # the class-agnostic generator's pattern made class-wise, as AR and the grating are; with the
+    # format's background classes (things only) and with every labelled region prompted
+    unseg_class_keyed=dict(method='unseg', checkpoint=generator, flat_budget=True,
+                           class_keyed=True),
+    unseg_class_keyed_all_regions=dict(method='unseg', checkpoint=generator, flat_budget=True,
+                                       class_keyed=True, background_classes=[]),
     # ... at the released scripts' region budgets (8/255 objects, 2/255 elsewhere)
     unseg_split=dict(method='unseg', checkpoint=generator),
     # The first bundled generator (cartoon world, unseg_generator_tiny_mini-hqseg.py), at the
@@ -275,6 +284,16 @@ studies = dict(
                                 coco_mask2former_instance=600),
                   methods=['clean', 'uniform_flat', 'grating', 'unseg'], defences=['none'],
                   seeds=[0, 1], layout='rows'),
+    # Class keys: the bundled generator's pattern in a variant of its own per class (the tool's
+    # --class-keyed) beside the plain generator and the controls, on every segmentation task
+    keyed=dict(title='Class-keyed generator patterns (unseg_class_keyed: a variant of the '
+               "pattern per class; _all_regions: every labelled region prompted); 8/255 "
+               'everywhere, clean val metric',
+               tasks=['voc_deeplabv3', 'ade20k_mask2former', 'cityscapes_deeplabv3',
+                      'coco_mask2former_panoptic', 'coco_mask2former_instance'],
+               methods=['clean', 'uniform_flat', 'grating', 'ar', 'unseg', 'unseg_class_keyed',
+                        'unseg_class_keyed_all_regions'],
+               defences=['none'], seeds=[0, 1], layout='rows'),
     # ADE20K's controls over three seeds: with two, label-free noise's 0.88 +- 0.08 (0.83 / 0.94)
     # could not say whether it misses the [0.9, 1.1] band or is the seed spread.
     seeds3=dict(title='ADE20K Mask2Former controls over three training seeds; 8/255 everywhere, '
