@@ -141,6 +141,8 @@ def protection_settings(suite: Config, cell: Cell) -> Optional[dict]:
         settings['background_classes'] = list(background)
     if method.get('class_keyed'):  # only where set, so the other cells keep their keys
         settings['class_keyed'] = True
+    if method.get('pattern_upsample', 'bilinear') != 'bilinear':  # likewise
+        settings['pattern_upsample'] = method['pattern_upsample']
     if checkpoint:
         # The weights' digest, not only their path: a retrained generator at the same path makes
         # its cells and its protected copies stale. (Only where there are weights, so the other
@@ -169,7 +171,8 @@ def protect_train_split(settings: dict, data_root: str, work: str, device: str =
                         eps_background=settings['eps_background'],
                         prompt_type=settings['prompt_type'], seed=settings['seed'],
                         device=device, batch_size=1,
-                        class_keyed=settings.get('class_keyed', False))
+                        class_keyed=settings.get('class_keyed', False),
+                        pattern_upsample=settings.get('pattern_upsample', 'bilinear'))
     opts = Options(fmt=settings['format'], src=osp.join(data_root, settings['root']), dst=dst,
                    classes=settings['classes'],
                    background_classes=settings.get('background_classes', []),

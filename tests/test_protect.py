@@ -211,6 +211,32 @@ def test_class_keyed_protection_keeps_budgets_and_batching(tiny_generator_file):
         build_method('ar', ProtectConfig(class_keyed=True))
 
 
+def test_nearest_upsampling_keeps_the_pattern_values():
+    """``pattern_upsample='nearest'``: every image pixel takes one pattern pixel's value (a
+    sign-alternating pattern stays at the full budget); bilinear makes ramps of it."""
+    generator = _FixedPattern()
+    generator.pattern = torch.where(generator.pattern >= 0, 1.0, -1.0)
+    image = np.full((64, 64, 3), 128, np.uint8)
+    prompt = ImagePrompts(objects=[_box((64, 64), 8, 40, 8, 40)], labels=[1])
+    outs = {}
+    for mode in ('bilinear', 'nearest'):
+        cfg = ProtectConfig(pattern_upsample=mode)
+        pattern = generate_patterns(generator, [image], [prompt], cfg, ['x.jpg'])[0]
+        outs[mode] = protect([image], [prompt], generator, cfg, ['x.jpg'])[0].image
+        if mode == 'nearest':  # 32 -> 64: each pattern pixel covers 2 x 2 image pixels
+            assert torch.equal(pattern, generator.pattern.repeat_interleave(2, 1)
+                               .repeat_interleave(2, 2))
+    change = {m: np.abs(o.astype(int) - 128) for m, o in outs.items()}
+    assert (change['nearest'] == 8).all()
+    assert change['bilinear'].mean() < 7.5
+    with pytest.raises(ValueError, match='pattern_upsample must be one of'):
+        ProtectConfig(pattern_upsample='bicubic')
+    with pytest.raises(ValueError, match="pattern_upsample='bilinear'"):
+        ProtectConfig(pattern_upsample='nearest', parity='reference')
+    with pytest.raises(ValueError, match='draws its own'):
+        build_method('grating', ProtectConfig(pattern_upsample='nearest'))
+
+
 def test_one_budget_on_every_pixel_by_default(mini_root, tmp_path):
     """Without --eps-bg (eps_background) the object budget holds on every pixel; the released
     scripts' split (2/255 elsewhere) is an option. The manifest records the budget applied."""
@@ -710,29 +736,33 @@ def test_setup_errors_exit_2_with_the_reason(mini_root, tiny_generator_file, tin
     assert exc.value.code == 2
 
 
-def test_class_keyed_tool_records_it_and_matches_the_transform(mini_root, tiny_generator_file,
-                                                               tmp_path, capsys):
+def test_keyed_nearest_tool_records_them_and_matches_the_transform(mini_root,
+                                                                   tiny_generator_file,
+                                                                   tmp_path, capsys):
     src = osp.join(mini_root, ROOTS['voc'])
     dst = str(tmp_path / 'keyed')
     assert _tool('--format', 'voc', '--src', src, '--dst', dst, '--checkpoint',
-                 tiny_generator_file, '--class-keyed', '--preview', '0', '--no-progress') == 0
+                 tiny_generator_file, '--class-keyed', '--pattern-upsample', 'nearest',
+                 '--preview', '0', '--no-progress') == 0
     settings = json.load(open(osp.join(dst, MANIFEST)))['settings']
-    assert settings['class_keyed'] is True
+    assert settings['class_keyed'] is True and settings['pattern_upsample'] == 'nearest'
     scope, loading, extra = LOADING['voc']
     with DefaultScope.overwrite_default_scope(scope):
         pipeline = Compose(loading + [dict(type='UnSegProtect', checkpoint=tiny_generator_file,
-                                           class_keyed=True, **extra)])
+                                           class_keyed=True, pattern_upsample='nearest',
+                                           **extra)])
     for info in build_samples(format_spec('voc', src), src)[:2]:
         results = pipeline(copy.deepcopy(info))
         offline = mmcv.imread(osp.join(dst, osp.relpath(info['img_path'], src)))
         assert np.array_equal(results['img'], offline), info['img_path']
-    # without it the settings are as they were (no class_keyed entry); baselines refuse it
+    # without them the settings are as they were (no entries); baselines refuse them
     assert _tool('--format', 'voc', '--src', src, '--dst', str(tmp_path / 'u'), '--method',
                  'uniform', '--class-keyed', '--no-progress') == 2
-    assert '--class-keyed are for --method unseg' in capsys.readouterr().err
+    assert '--pattern-upsample are for --method unseg' in capsys.readouterr().err
     assert _tool('--format', 'voc', '--src', src, '--dst', str(tmp_path / 'v'), '--method',
                  'uniform', '--preview', '0', '--no-progress') == 0
-    assert 'class_keyed' not in json.load(open(osp.join(tmp_path / 'v', MANIFEST)))['settings']
+    settings = json.load(open(osp.join(tmp_path / 'v', MANIFEST)))['settings']
+    assert 'class_keyed' not in settings and 'pattern_upsample' not in settings
 
 
 # ------------------------------------------------------------------------------------------------

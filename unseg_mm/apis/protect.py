@@ -27,6 +27,7 @@ from .publish import object_union, publish, region_linf
 PROMPT_TYPES = ('mask', 'box', 'point')
 MULTI_OBJECT_RULES = ('union', 'per_object')
 PARITY_MODES = ('default', 'reference')
+PATTERN_UPSAMPLING = ('bilinear', 'nearest')
 # The official UnSeg code (github.com/sunye23/UnSeg, commit 4661a36) that parity='reference'
 # reproduces step by step (tests/test_reference_parity.py checks it on a golden fixture).
 REFERENCE_COMMIT = '4661a36'
@@ -63,6 +64,12 @@ class ProtectConfig:
             unchanged and still class-agnostic; the keying gives a target's classes distinct
             patterns, what the class-wise shortcuts (AR, the grating) carry and a union prompt
             cannot. Objects without a class id (-1) keep the union's pattern.
+        pattern_upsample: how the generator's pattern (a quarter of the frame's side) is brought
+            to the image: ``bilinear`` (default, as the reference does) or ``nearest``. A pattern
+            whose sign flips from one of its pixels to the next (a texture at its grid's
+            Nyquist rate, as the bundled generator's tiles are) comes out of bilinear
+            upsampling as ramps that use about 5.5 of 8 grey levels on average; ``nearest``
+            keeps every pixel at the pattern's value (a square wave, as the grating is).
         parity: ``default`` (our pipeline: prompt mask resized bilinearly, budget region = the
             full-resolution object mask) or ``reference`` (the official generation script step by
             step: image resized before scaling to [0, 1]; label zero-padded and resized to the
@@ -80,6 +87,7 @@ class ProtectConfig:
     batch_size: int = 4
     parity: str = 'default'
     class_keyed: bool = False
+    pattern_upsample: str = 'bilinear'
 
     def __post_init__(self) -> None:
         if self.eps_background is None:
@@ -94,6 +102,12 @@ class ProtectConfig:
         if self.class_keyed and (self.parity != 'default' or self.multi_object != 'union'):
             raise ValueError("class_keyed prompts each class's objects together beside the union "
                              "of all objects: use multi_object='union' and parity='default'")
+        if self.pattern_upsample not in PATTERN_UPSAMPLING:
+            raise ValueError(f'pattern_upsample must be one of {PATTERN_UPSAMPLING}, got '
+                             f'{self.pattern_upsample!r}')
+        if self.pattern_upsample != 'bilinear' and self.parity != 'default':
+            raise ValueError("parity='reference' upsamples the pattern bilinearly, as the "
+                             "official code does: use pattern_upsample='bilinear'")
         if self.prompt_type not in PROMPT_TYPES:
             raise ValueError(f'prompt_type must be one of {PROMPT_TYPES}, got '
                              f'{self.prompt_type!r}')
@@ -200,9 +214,13 @@ def _cat_prompts(parts: List[Prompts]) -> Prompts:
                    point_labels=cat('point_labels'), masks=cat('masks'))
 
 
-def _pattern_to_image(pattern: torch.Tensor, h: int, w: int) -> torch.Tensor:
+def _pattern_to_image(pattern: torch.Tensor, h: int, w: int,
+                      mode: str = 'bilinear') -> torch.Tensor:
     """Frame-space pattern 3 x f x f -> 3 x h x w over the original image (undo pad + resize)."""
     side = max(h, w)
+    if mode == 'nearest':
+        full = F.interpolate(pattern[None].float(), size=(side, side), mode='nearest')[0]
+        return full[:, :h, :w]
     full = F.interpolate(pattern[None].float(), size=(side, side), mode='bilinear',
                          align_corners=False)[0]
     return full[:, :h, :w]
@@ -263,14 +281,16 @@ def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
         h, w = image.shape[:2]
         if cfg.multi_object == 'union':
             (_, union), *classes = patterns[idx]
-            combined = _pattern_to_image(union, h, w)
+            combined = _pattern_to_image(union, h, w, cfg.pattern_upsample)
             masks = dict(_class_masks(prompt)) if classes else {}
             for label, pat in classes:  # inside each class: the class's own pattern
                 inside = torch.from_numpy(masks[label])
-                combined[:, inside] = _pattern_to_image(pat, h, w)[:, inside]
+                upsampled = _pattern_to_image(pat, h, w, cfg.pattern_upsample)
+                combined[:, inside] = upsampled[:, inside]
             results.append(combined)
             continue
-        per_object = [_pattern_to_image(p, h, w) for _, p in patterns[idx]]
+        per_object = [_pattern_to_image(p, h, w, cfg.pattern_upsample)
+                      for _, p in patterns[idx]]
         if len(per_object) == 1:
             results.append(per_object[0])
             continue

@@ -31,7 +31,8 @@ from mmengine.config import DictAction
 
 from .dataset_formats import FORMATS
 from .methods import build_method, method_names
-from .protect import MULTI_OBJECT_RULES, PARITY_MODES, PROMPT_TYPES, ProtectConfig
+from .protect import (MULTI_OBJECT_RULES, PARITY_MODES, PATTERN_UPSAMPLING, PROMPT_TYPES,
+                      ProtectConfig)
 from .protect_dataset import MANIFEST, PREVIEW, Options, protect_dataset
 
 
@@ -86,6 +87,10 @@ def parse_args(argv=None):
                         help='what the generator is prompted with (default mask)')
     parser.add_argument('--multi-object', choices=MULTI_OBJECT_RULES, default='union',
                         help='one prompt for all objects (union) or one pass per object')
+    parser.add_argument('--pattern-upsample', choices=PATTERN_UPSAMPLING, default='bilinear',
+                        help="how the generator's pattern is brought to the image size "
+                        '(default bilinear; nearest: square edges, the full budget on every '
+                        'pixel of a sign-alternating texture; unseg only)')
     parser.add_argument('--class-keyed', action='store_true',
                         help="give every class its own variant of the generator's pattern (one "
                         'more pass per class present; unseg only; see ProtectConfig.class_keyed)')
@@ -147,7 +152,8 @@ def main(argv=None) -> int:
                             seed=args.seed, device=device,
                             dtype='bfloat16' if args.bf16 else 'float32',
                             batch_size=args.batch_size, parity=args.parity,
-                            class_keyed=args.class_keyed)
+                            class_keyed=args.class_keyed,
+                            pattern_upsample=args.pattern_upsample)
         opts = Options(fmt=args.fmt, src=args.src, dst=args.dst,
                        classes=name_list(args.classes),
                        background_classes=([] if args.background_classes == 'none'
@@ -157,9 +163,9 @@ def main(argv=None) -> int:
                        show_progress=not args.no_progress, num_threads=args.num_threads,
                        allow_mixed_numerics=args.allow_mixed_numerics, workers=args.workers)
         if args.method != 'unseg' and (args.checkpoint or args.sam_checkpoint or
-                                       args.class_keyed):
-            raise ValueError(f'--checkpoint/--sam-checkpoint/--class-keyed are for --method '
-                             f'unseg; {args.method!r} uses no generator')
+                                       args.class_keyed or args.pattern_upsample != 'bilinear'):
+            raise ValueError(f'--checkpoint/--sam-checkpoint/--class-keyed/--pattern-upsample '
+                             f'are for --method unseg; {args.method!r} uses no generator')
         method = build_method(args.method, cfg, args.checkpoint, args.sam_checkpoint,
                               args.method_options)
         if method.needs_checkpoint:

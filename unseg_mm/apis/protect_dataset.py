@@ -375,11 +375,14 @@ def settings_dict(opts: Options, cfg: ProtectConfig, method) -> dict:
 
 
 def _config_settings(cfg: ProtectConfig) -> dict:
-    """``cfg`` as recorded in the settings; ``class_keyed`` only where it is set, so the settings
-    (and manifests) of runs without it stay as they were."""
+    """``cfg`` as recorded in the settings; ``class_keyed`` and ``pattern_upsample`` only where
+    they are not the default, so the settings (and manifests) of runs without them stay as they
+    were."""
     out = asdict(cfg)
     if not out['class_keyed']:
         del out['class_keyed']
+    if out['pattern_upsample'] == 'bilinear':
+        del out['pattern_upsample']
     return out
 
 

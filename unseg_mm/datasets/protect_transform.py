@@ -36,8 +36,9 @@ class UnSegProtect(BaseTransform):
         cache: ``dict(src_root=..., protected_root=...)``: the protected copy of the dataset
             whose root ``src_root`` the pipeline reads from.
         eps_object, eps_background, prompt_type, multi_object, num_points, seed, device, dtype,
-            parity, class_keyed: see :class:`unseg_mm.apis.protect.ProtectConfig` (``parity='reference'``:
-            the official generation pipeline step by step).
+            parity, class_keyed, pattern_upsample: see
+            :class:`unseg_mm.apis.protect.ProtectConfig` (``parity='reference'``: the official
+            generation pipeline step by step).
         format: the dataset's format (``voc``, ``ade20k``, ``cityscapes``, ``coco``,
             ``coco_panoptic``, ``hqseg``, ``folder``): its label rules, the same as the offline
             tool's ``--format`` (VOC's 0 is background; an empty binary mask is an error).
@@ -75,7 +76,8 @@ class UnSegProtect(BaseTransform):
                  device: str = 'cpu',
                  dtype: str = 'float32',
                  parity: str = 'default',
-                 class_keyed: bool = False) -> None:
+                 class_keyed: bool = False,
+                 pattern_upsample: str = 'bilinear') -> None:
         if method == 'unseg' and checkpoint is None and cache is None:
             raise ValueError('UnSegProtect needs a generator checkpoint, a cache of protected '
                              'images, or both')
@@ -89,7 +91,8 @@ class UnSegProtect(BaseTransform):
         self.cfg = ProtectConfig(eps_object=eps_object, eps_background=eps_background,
                                  prompt_type=prompt_type, multi_object=multi_object,
                                  num_points=num_points, seed=seed, device=device, dtype=dtype,
-                                 batch_size=1, parity=parity, class_keyed=class_keyed)
+                                 batch_size=1, parity=parity, class_keyed=class_keyed,
+                                 pattern_upsample=pattern_upsample)
         self.source = source
         if format is None and background_classes:
             raise ValueError('UnSegProtect: background_classes needs format= (which dataset '
