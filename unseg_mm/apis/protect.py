@@ -9,6 +9,7 @@ pattern in [-1, 1] -> upsampled to the image -> scaled by ``eps_object`` inside 
 Budgets are in [0, 1] intensity units (8/255 = eight grey levels of a uint8 image); since the
 image is integer, rounding keeps ``|published - original| <= round(255 * eps)`` pixel-wise.
 """
+import functools
 import hashlib
 import itertools
 from contextlib import nullcontext
@@ -152,8 +153,16 @@ def class_key(seed: int, label: int) -> int:
     """The pattern variant (in ``[0, NUM_CLASS_KEYS)``) of class id ``label`` under ``seed``:
     entry ``label % NUM_CLASS_KEYS`` of a permutation drawn from ``seed``, so classes below
     ``NUM_CLASS_KEYS`` all differ. Key 0 is the generator's own pattern."""
+    return int(_class_key_order(seed)[int(label) % NUM_CLASS_KEYS])
+
+
+@functools.lru_cache(maxsize=None)
+def _class_key_order(seed: int) -> np.ndarray:
+    """The permutation of the class keys drawn from ``seed`` (drawn once per seed; read-only,
+    as it is shared)."""
     order = np.random.default_rng(image_seed(seed, 'class_keys')).permutation(NUM_CLASS_KEYS)
-    return int(order[int(label) % NUM_CLASS_KEYS])
+    order.flags.writeable = False
+    return order
 
 
 def _turn(x: torch.Tensor, key: int) -> torch.Tensor:
@@ -218,11 +227,8 @@ def _pattern_to_image(pattern: torch.Tensor, h: int, w: int,
                       mode: str = 'bilinear') -> torch.Tensor:
     """Frame-space pattern 3 x f x f -> 3 x h x w over the original image (undo pad + resize)."""
     side = max(h, w)
-    if mode == 'nearest':
-        full = F.interpolate(pattern[None].float(), size=(side, side), mode='nearest')[0]
-        return full[:, :h, :w]
-    full = F.interpolate(pattern[None].float(), size=(side, side), mode='bilinear',
-                         align_corners=False)[0]
+    corners = {} if mode == 'nearest' else dict(align_corners=False)
+    full = F.interpolate(pattern[None].float(), size=(side, side), mode=mode, **corners)[0]
     return full[:, :h, :w]
 
 
@@ -239,6 +245,7 @@ def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
     # One forward pass per (image, prompt): (image index, class id or None for the union, key,
     # frame image, frame mask); with class keys the image and mask are turned by the key.
     passes = []
+    class_masks = {}  # image index -> {class id: full-resolution mask of its objects}
     for idx, (image, prompt) in enumerate(zip(images, prompts)):
         if not prompt.objects:
             continue
@@ -247,7 +254,8 @@ def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
             union = object_union(prompt, image.shape[:2])
             passes.append((idx, None, 0, framed, _mask_to_frame(union, frame)))
             if cfg.class_keyed:
-                for label, mask in _class_masks(prompt):
+                class_masks[idx] = _class_masks(prompt)
+                for label, mask in class_masks[idx].items():
                     key = class_key(cfg.seed, label)
                     passes.append((idx, label, key, _turn(framed, key),
                                    _turn(_mask_to_frame(mask, frame), key)))
@@ -282,9 +290,8 @@ def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
         if cfg.multi_object == 'union':
             (_, union), *classes = patterns[idx]
             combined = _pattern_to_image(union, h, w, cfg.pattern_upsample)
-            masks = dict(_class_masks(prompt)) if classes else {}
             for label, pat in classes:  # inside each class: the class's own pattern
-                inside = torch.from_numpy(masks[label])
+                inside = torch.from_numpy(class_masks[idx][label])
                 upsampled = _pattern_to_image(pat, h, w, cfg.pattern_upsample)
                 combined[:, inside] = upsampled[:, inside]
             results.append(combined)
@@ -302,14 +309,14 @@ def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
     return results
 
 
-def _class_masks(prompt: ImagePrompts) -> List[tuple]:
-    """``(class id, mask of its objects)`` per known class of an image, by class id."""
+def _class_masks(prompt: ImagePrompts) -> dict:
+    """``{class id: mask of its objects}`` per known class of an image, in class id order."""
     masks = {}
     for index, obj in enumerate(prompt.objects):
         label = prompt.label_of(index)
         if label >= 0:
             masks[label] = masks.get(label, False) | obj.astype(bool)
-    return sorted(masks.items())
+    return dict(sorted(masks.items()))
 
 
 def _pass_seed(cfg: ProtectConfig, key: str, which) -> int:
