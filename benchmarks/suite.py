@@ -143,6 +143,8 @@ def protection_settings(suite: Config, cell: Cell) -> Optional[dict]:
         settings['class_keyed'] = True
     if method.get('pattern_upsample', 'bilinear') != 'bilinear':  # likewise
         settings['pattern_upsample'] = method['pattern_upsample']
+    if method.get('pattern_window'):  # likewise
+        settings['pattern_window'] = method['pattern_window']
     if checkpoint:
         # The weights' digest, not only their path: a retrained generator at the same path makes
         # its cells and its protected copies stale. (Only where there are weights, so the other
@@ -172,7 +174,8 @@ def protect_train_split(settings: dict, data_root: str, work: str, device: str =
                         prompt_type=settings['prompt_type'], seed=settings['seed'],
                         device=device, batch_size=1,
                         class_keyed=settings.get('class_keyed', False),
-                        pattern_upsample=settings.get('pattern_upsample', 'bilinear'))
+                        pattern_upsample=settings.get('pattern_upsample', 'bilinear'),
+                        pattern_window=settings.get('pattern_window', 0))
     opts = Options(fmt=settings['format'], src=osp.join(data_root, settings['root']), dst=dst,
                    classes=settings['classes'],
                    background_classes=settings.get('background_classes', []),

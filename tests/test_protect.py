@@ -23,7 +23,8 @@ from unseg_mm.apis.checkpoint import load_generator
 from unseg_mm.apis.dataset_formats import format_spec, list_files
 from unseg_mm.apis.methods import build_method
 from unseg_mm.apis.protect import (NUM_CLASS_KEYS, ImagePrompts, ProtectConfig, _recolour, _turn,
-                                   _unturn, class_key, generate_patterns, is_kept_clean, protect)
+                                   _unturn, _window_bounds, class_key, generate_patterns,
+                                   is_kept_clean, protect, window_starts)
 from unseg_mm.apis.protect_dataset import MANIFEST, PREVIEW, build_samples
 from unseg_mm.datasets import UnSegProtect
 
@@ -235,6 +236,85 @@ def test_nearest_upsampling_keeps_the_pattern_values():
         ProtectConfig(pattern_upsample='nearest', parity='reference')
     with pytest.raises(ValueError, match='draws its own'):
         build_method('grating', ProtectConfig(pattern_upsample='nearest'))
+
+
+def test_window_starts_cover_the_image_with_the_fewest_windows():
+    for length in range(1, 300, 7):
+        for side in (16, 50, 96, 160):
+            starts = window_starts(length, side)
+            assert len(starts) == max(1, -(-length // side))
+            assert starts[0] == 0 and starts == sorted(set(starts))
+            if length > side:
+                assert starts[-1] + side == length
+                assert max(b - a for a, b in zip(starts, starts[1:])) <= side  # no gaps
+            bounds = _window_bounds(starts, side, length)
+            assert bounds[0][0] == 0 and bounds[-1][1] == length
+            assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+            for start, (lo, hi) in zip(starts, bounds):  # every pixel inside its window
+                assert start <= lo and hi <= start + side
+
+
+def test_pattern_window_fixes_the_pattern_scale():
+    """Each window is one frame (padded to the window's side): a pixel takes the pattern of
+    the window whose centre is nearest, upsampled from the frame to the window's side; a window
+    without objects is still prompted (with an empty mask); a window as large as the image is
+    the plain run, pixel for pixel."""
+    generator = _FixedPattern()
+    shape = (40, 100)
+    image = _image(shape=shape)
+    prompt = ImagePrompts(objects=[_box(shape, 5, 30, 5, 30)], labels=[2])
+    cfg = ProtectConfig(pattern_window=48)
+    pattern = generate_patterns(generator, [image], [prompt], cfg, ['x.jpg'])[0]
+    assert window_starts(40, 48) == [0] and window_starts(100, 48) == [0, 26, 52]
+    framed = torch.nn.functional.interpolate(generator.pattern[None], size=(48, 48),
+                                             mode='bilinear', align_corners=False)[0]
+    for start, (lo, hi) in zip([0, 26, 52], [(0, 37), (37, 63), (63, 100)]):
+        assert _window_bounds([0, 26, 52], 48, 100)[[0, 26, 52].index(start)] == (lo, hi)
+        assert torch.allclose(pattern[:, :, lo:hi], framed[:, :40, lo - start:hi - start])
+    # the whole image as one window: the plain run
+    plain = generate_patterns(generator, [image], [prompt], ProtectConfig(), ['x.jpg'])[0]
+    whole = ProtectConfig(pattern_window=100)
+    assert torch.equal(generate_patterns(generator, [image], [prompt], whole, ['x.jpg'])[0],
+                       plain)
+    # images without objects stay unchanged, as without windows
+    assert generate_patterns(generator, [image], [ImagePrompts()], cfg, ['x.jpg']) == [None]
+
+
+def test_pattern_window_with_the_generator(tiny_generator_file):
+    """A real generator: budgets hold, batching does not matter, the window as large as the
+    image is the plain run; class keys compose with windows."""
+    tiny_generator = load_generator(tiny_generator_file)
+    shape = (48, 120)
+    images = [_image(seed=s, shape=shape) for s in range(3)]
+    prompts = [ImagePrompts(objects=[_box(shape, 4, 30, 10 + 30 * s, 50 + 30 * s)], labels=[s])
+               for s in range(3)]
+    keys = [f'{s}.jpg' for s in range(3)]
+    outs = {}
+    for batch in (1, 4):
+        for keyed in (False, True):
+            cfg = ProtectConfig(pattern_window=64, batch_size=batch, class_keyed=keyed)
+            outs[batch, keyed] = protect(images, prompts, tiny_generator, cfg, keys)
+            for result in outs[batch, keyed]:
+                assert result.linf_object <= 8 and result.linf_background <= 8
+    for keyed in (False, True):
+        for a, b in zip(outs[1, keyed], outs[4, keyed]):
+            assert np.abs(a.image.astype(int) - b.image.astype(int)).max() <= 1
+    plain = protect(images, prompts, tiny_generator, ProtectConfig(), keys)
+    whole = protect(images, prompts, tiny_generator, ProtectConfig(pattern_window=120), keys)
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(plain, whole))
+    assert not np.array_equal(plain[0].image, outs[1, False][0].image)
+
+
+def test_pattern_window_validation():
+    for bad in (-1, 2.5):
+        with pytest.raises(ValueError, match='pattern_window must be 0'):
+            ProtectConfig(pattern_window=bad)
+    with pytest.raises(ValueError, match="prompt_type='mask'"):
+        ProtectConfig(pattern_window=64, prompt_type='box')
+    with pytest.raises(ValueError, match="parity='default'"):
+        ProtectConfig(pattern_window=64, parity='reference')
+    with pytest.raises(ValueError, match='draws its own'):
+        build_method('ar', ProtectConfig(pattern_window=64))
 
 
 def test_one_budget_on_every_pixel_by_default(mini_root, tmp_path):
@@ -736,21 +816,22 @@ def test_setup_errors_exit_2_with_the_reason(mini_root, tiny_generator_file, tin
     assert exc.value.code == 2
 
 
-def test_keyed_nearest_tool_records_them_and_matches_the_transform(mini_root,
-                                                                   tiny_generator_file,
-                                                                   tmp_path, capsys):
+def test_keyed_nearest_window_tool_records_them_and_matches_the_transform(mini_root,
+                                                                          tiny_generator_file,
+                                                                          tmp_path, capsys):
     src = osp.join(mini_root, ROOTS['voc'])
     dst = str(tmp_path / 'keyed')
     assert _tool('--format', 'voc', '--src', src, '--dst', dst, '--checkpoint',
                  tiny_generator_file, '--class-keyed', '--pattern-upsample', 'nearest',
-                 '--preview', '0', '--no-progress') == 0
+                 '--pattern-window', '96', '--preview', '0', '--no-progress') == 0
     settings = json.load(open(osp.join(dst, MANIFEST)))['settings']
     assert settings['class_keyed'] is True and settings['pattern_upsample'] == 'nearest'
+    assert settings['pattern_window'] == 96
     scope, loading, extra = LOADING['voc']
     with DefaultScope.overwrite_default_scope(scope):
         pipeline = Compose(loading + [dict(type='UnSegProtect', checkpoint=tiny_generator_file,
                                            class_keyed=True, pattern_upsample='nearest',
-                                           **extra)])
+                                           pattern_window=96, **extra)])
     for info in build_samples(format_spec('voc', src), src)[:2]:
         results = pipeline(copy.deepcopy(info))
         offline = mmcv.imread(osp.join(dst, osp.relpath(info['img_path'], src)))
@@ -758,11 +839,11 @@ def test_keyed_nearest_tool_records_them_and_matches_the_transform(mini_root,
     # without them the settings are as they were (no entries); baselines refuse them
     assert _tool('--format', 'voc', '--src', src, '--dst', str(tmp_path / 'u'), '--method',
                  'uniform', '--class-keyed', '--no-progress') == 2
-    assert '--pattern-upsample are for --method unseg' in capsys.readouterr().err
+    assert '--pattern-window are for --method unseg' in capsys.readouterr().err
     assert _tool('--format', 'voc', '--src', src, '--dst', str(tmp_path / 'v'), '--method',
                  'uniform', '--preview', '0', '--no-progress') == 0
     settings = json.load(open(osp.join(tmp_path / 'v', MANIFEST)))['settings']
-    assert 'class_keyed' not in settings and 'pattern_upsample' not in settings
+    assert not {'class_keyed', 'pattern_upsample', 'pattern_window'} & set(settings)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ import functools
 import hashlib
 import itertools
 from contextlib import nullcontext
-from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from dataclasses import dataclass, replace
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -71,6 +71,15 @@ class ProtectConfig:
             Nyquist rate, as the bundled generator's tiles are) comes out of bilinear
             upsampling as ramps that use about 5.5 of 8 grey levels on average; ``nearest``
             keeps every pixel at the pattern's value (a square wave, as the grating is).
+        pattern_window: 0 (default, as the reference: the whole image, padded to a square, is
+            one frame) or the side, in image pixels, of the square windows the generator sees:
+            the image is covered by as few windows as fit (overlapping evenly, each padded with
+            black to the full side where the image is smaller), one forward pass per window,
+            and every pixel takes the pattern of the window whose centre is nearest. The
+            pattern's scale in the published image is then fixed (side / the pattern's side
+            pixels per pattern pixel) instead of growing with the image: a 1024 px frame's
+            pattern on a 2048 x 1024 photo is 8 px per pattern pixel, with 1024 px windows 4.
+            Needs mask prompts (a window without objects is prompted with an empty mask).
         parity: ``default`` (our pipeline: prompt mask resized bilinearly, budget region = the
             full-resolution object mask) or ``reference`` (the official generation script step by
             step: image resized before scaling to [0, 1]; label zero-padded and resized to the
@@ -89,6 +98,7 @@ class ProtectConfig:
     parity: str = 'default'
     class_keyed: bool = False
     pattern_upsample: str = 'bilinear'
+    pattern_window: int = 0
 
     def __post_init__(self) -> None:
         if self.eps_background is None:
@@ -109,6 +119,13 @@ class ProtectConfig:
         if self.pattern_upsample != 'bilinear' and self.parity != 'default':
             raise ValueError("parity='reference' upsamples the pattern bilinearly, as the "
                              "official code does: use pattern_upsample='bilinear'")
+        if self.pattern_window < 0 or int(self.pattern_window) != self.pattern_window:
+            raise ValueError(f'pattern_window must be 0 (the whole image) or a window side in '
+                             f'pixels, got {self.pattern_window!r}')
+        if self.pattern_window and (self.parity != 'default' or self.prompt_type != 'mask'):
+            raise ValueError("pattern_window prompts every window with the objects' masks inside "
+                             "it (an empty one where it has none): use prompt_type='mask' and "
+                             "parity='default'")
         if self.prompt_type not in PROMPT_TYPES:
             raise ValueError(f'prompt_type must be one of {PROMPT_TYPES}, got '
                              f'{self.prompt_type!r}')
@@ -232,6 +249,33 @@ def _pattern_to_image(pattern: torch.Tensor, h: int, w: int,
     return full[:, :h, :w]
 
 
+def window_starts(length: int, side: int) -> List[int]:
+    """Offsets of the fewest windows of ``side`` pixels that cover ``length`` pixels, evenly
+    overlapping, the first at 0 and the last ending at ``length`` ([0] where one suffices)."""
+    if length <= side:
+        return [0]
+    count = -(-length // side)
+    return [round(i * (length - side) / (count - 1)) for i in range(count)]
+
+
+def _window_bounds(starts: List[int], side: int, length: int) -> List[Tuple[int, int]]:
+    """Per window, the pixels ``[lo, hi)`` closer to its centre than to any other's."""
+    centres = [s + min(side, length) / 2 for s in starts]
+    cuts = [0] + [int(np.ceil((a + b) / 2)) for a, b in zip(centres, centres[1:])] + [length]
+    return list(zip(cuts, cuts[1:]))
+
+
+def _crop_prompt(prompt: ImagePrompts, ys: slice, xs: slice, side: int) -> ImagePrompts:
+    """The objects of ``prompt`` that show in a window, cropped and padded to ``side``; an
+    empty object (label -1) where none does, so that the window is still prompted."""
+    crops = [obj[ys, xs].astype(bool) for obj in prompt.objects]
+    shown = [i for i, crop in enumerate(crops) if crop.any()]
+    objects = [crops[i] for i in shown] or [np.zeros_like(crops[0])]
+    labels = [prompt.label_of(i) for i in shown] or [-1]
+    pad = ((0, side - objects[0].shape[0]), (0, side - objects[0].shape[1]))
+    return ImagePrompts([np.pad(o, pad) for o in objects], labels)
+
+
 @torch.no_grad()
 def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
                       prompts: Sequence[ImagePrompts], cfg: ProtectConfig,
@@ -239,7 +283,48 @@ def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
     """Per image, the 3 x H x W pattern in [-1, 1] (RGB) the budget is applied to.
 
     Objects-free images get ``None``. Forward passes are batched ``cfg.batch_size`` at a time.
+    With ``cfg.pattern_window`` every window is generated as an image of its own (padded with
+    black to the window's side) and the windows' patterns are stitched.
     """
+    side = cfg.pattern_window
+    if not side:
+        return _generate_frames(generator, images, prompts, cfg, keys, channel_order)
+    crops, crop_prompts, crop_keys, layout = [], [], [], []
+    for idx, (image, prompt, key) in enumerate(zip(images, prompts, keys)):
+        if not prompt.objects:
+            layout.append(None)
+            continue
+        h, w = image.shape[:2]
+        rows, cols = window_starts(h, side), window_starts(w, side)
+        tiles = []
+        for y0, (ylo, yhi) in zip(rows, _window_bounds(rows, side, h)):
+            for x0, (xlo, xhi) in zip(cols, _window_bounds(cols, side, w)):
+                ys, xs = slice(y0, y0 + side), slice(x0, x0 + side)
+                crop = image[ys, xs]
+                crops.append(np.pad(crop, ((0, side - crop.shape[0]),
+                                           (0, side - crop.shape[1]), (0, 0))))
+                crop_prompts.append(_crop_prompt(prompt, ys, xs, side))
+                crop_keys.append(f'{key}@{y0},{x0}')
+                tiles.append((len(crops) - 1, y0, x0, ylo, yhi, xlo, xhi))
+        layout.append(tiles)
+    frames = _generate_frames(generator, crops, crop_prompts, replace(cfg, pattern_window=0),
+                              crop_keys, channel_order)
+    results = []
+    for image, tiles in zip(images, layout):
+        if tiles is None:
+            results.append(None)
+            continue
+        pattern = torch.empty(3, *image.shape[:2])
+        for index, y0, x0, ylo, yhi, xlo, xhi in tiles:
+            pattern[:, ylo:yhi, xlo:xhi] = frames[index][:, ylo - y0:yhi - y0, xlo - x0:xhi - x0]
+        results.append(pattern)
+    return results
+
+
+def _generate_frames(generator: UnSegGenerator, images: Sequence[np.ndarray],
+                     prompts: Sequence[ImagePrompts], cfg: ProtectConfig,
+                     keys: Sequence[str], channel_order: str = 'bgr') -> List[torch.Tensor]:
+    """:func:`generate_patterns` with every image one frame."""
     frame = generator.img_size
     device = torch.device(cfg.device)
     # One forward pass per (image, prompt): (image index, class id or None for the union, key,

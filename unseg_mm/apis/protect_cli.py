@@ -91,6 +91,10 @@ def parse_args(argv=None):
                         help="how the generator's pattern is brought to the image size "
                         '(default bilinear; nearest: square edges, the full budget on every '
                         'pixel of a sign-alternating texture; unseg only)')
+    parser.add_argument('--pattern-window', type=int, default=0,
+                        help='side in pixels of the windows the generator sees (default 0: the '
+                        "whole image as one frame); fixes the pattern's scale in the published "
+                        'image whatever its size; mask prompts; unseg only')
     parser.add_argument('--class-keyed', action='store_true',
                         help="give every class its own variant of the generator's pattern (one "
                         'more pass per class present; unseg only; see ProtectConfig.class_keyed)')
@@ -153,7 +157,8 @@ def main(argv=None) -> int:
                             dtype='bfloat16' if args.bf16 else 'float32',
                             batch_size=args.batch_size, parity=args.parity,
                             class_keyed=args.class_keyed,
-                            pattern_upsample=args.pattern_upsample)
+                            pattern_upsample=args.pattern_upsample,
+                            pattern_window=args.pattern_window)
         opts = Options(fmt=args.fmt, src=args.src, dst=args.dst,
                        classes=name_list(args.classes),
                        background_classes=([] if args.background_classes == 'none'
@@ -163,9 +168,11 @@ def main(argv=None) -> int:
                        show_progress=not args.no_progress, num_threads=args.num_threads,
                        allow_mixed_numerics=args.allow_mixed_numerics, workers=args.workers)
         if args.method != 'unseg' and (args.checkpoint or args.sam_checkpoint or
-                                       args.class_keyed or args.pattern_upsample != 'bilinear'):
-            raise ValueError(f'--checkpoint/--sam-checkpoint/--class-keyed/--pattern-upsample '
-                             f'are for --method unseg; {args.method!r} uses no generator')
+                                       args.class_keyed or args.pattern_upsample != 'bilinear'
+                                       or args.pattern_window):
+            raise ValueError(f'--checkpoint/--sam-checkpoint/--class-keyed/--pattern-upsample/'
+                             f'--pattern-window are for --method unseg; {args.method!r} uses no '
+                             f'generator')
         method = build_method(args.method, cfg, args.checkpoint, args.sam_checkpoint,
                               args.method_options)
         if method.needs_checkpoint:

@@ -375,14 +375,16 @@ def settings_dict(opts: Options, cfg: ProtectConfig, method) -> dict:
 
 
 def _config_settings(cfg: ProtectConfig) -> dict:
-    """``cfg`` as recorded in the settings; ``class_keyed`` and ``pattern_upsample`` only where
-    they are not the default, so the settings (and manifests) of runs without them stay as they
+    """``cfg`` as recorded in the settings; ``class_keyed``, ``pattern_upsample`` and
+    ``pattern_window`` only where they are not the default, so the settings (and manifests) of runs without them stay as they
     were."""
     out = asdict(cfg)
     if not out['class_keyed']:
         del out['class_keyed']
     if out['pattern_upsample'] == 'bilinear':
         del out['pattern_upsample']
+    if not out['pattern_window']:
+        del out['pattern_window']
     return out
 
 

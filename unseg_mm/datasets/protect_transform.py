@@ -36,7 +36,7 @@ class UnSegProtect(BaseTransform):
         cache: ``dict(src_root=..., protected_root=...)``: the protected copy of the dataset
             whose root ``src_root`` the pipeline reads from.
         eps_object, eps_background, prompt_type, multi_object, num_points, seed, device, dtype,
-            parity, class_keyed, pattern_upsample: see
+            parity, class_keyed, pattern_upsample, pattern_window: see
             :class:`unseg_mm.apis.protect.ProtectConfig` (``parity='reference'``: the official
             generation pipeline step by step).
         format: the dataset's format (``voc``, ``ade20k``, ``cityscapes``, ``coco``,
@@ -77,7 +77,8 @@ class UnSegProtect(BaseTransform):
                  dtype: str = 'float32',
                  parity: str = 'default',
                  class_keyed: bool = False,
-                 pattern_upsample: str = 'bilinear') -> None:
+                 pattern_upsample: str = 'bilinear',
+                 pattern_window: int = 0) -> None:
         if method == 'unseg' and checkpoint is None and cache is None:
             raise ValueError('UnSegProtect needs a generator checkpoint, a cache of protected '
                              'images, or both')
@@ -92,7 +93,8 @@ class UnSegProtect(BaseTransform):
                                  prompt_type=prompt_type, multi_object=multi_object,
                                  num_points=num_points, seed=seed, device=device, dtype=dtype,
                                  batch_size=1, parity=parity, class_keyed=class_keyed,
-                                 pattern_upsample=pattern_upsample)
+                                 pattern_upsample=pattern_upsample,
+                                 pattern_window=pattern_window)
         self.source = source
         if format is None and background_classes:
             raise ValueError('UnSegProtect: background_classes needs format= (which dataset '
