@@ -469,6 +469,21 @@ def test_separability_probes_read_pattern_amplitude_and_spectrum_apart():
         'unseg natural @ 8/2'
 
 
+def test_class_key_codes_are_shift_free_and_group_twins():
+    """benchmarks/class_keys.py: a shifted pattern and its negative have one code (a target
+    seeing random crops cannot tell them apart); a channel swap of a coloured pattern does not."""
+    import torch
+    from class_keys import correlations, distinct_codes
+
+    pattern = torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    codes = torch.stack([correlations(p) for p in (
+        pattern, torch.roll(pattern, (3, 5), (1, 2)), -pattern, pattern[[1, 0, 2]] * 0.5)])
+    similarity = codes @ codes.T
+    assert torch.allclose(similarity[0, :3], torch.ones(3), atol=1e-5)
+    assert similarity[0, 3] < 0.9
+    assert distinct_codes(similarity) == 2
+
+
 def test_a_run_prunes_against_the_suite_file_as_it_reads_when_the_run_ends(tmp_path,
                                                                             monkeypatch):
     import run as run_script
