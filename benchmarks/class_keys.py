@@ -18,8 +18,8 @@ pairs x every shift, normalised), and reports:
 - how many distinct class codes the 384 keys give (variants with cosine similarity > 0.99 on
   every probe image are one code),
 - for the classes of a dataset format as the tool sees them (the label ids of the labelled
-  regions in the mini dataset, every region prompted) under protection seeds 0-2: how many pairs of classes share a
-  code, and the largest similarity between two classes' codes.
+  regions in the mini dataset, every region prompted) under protection seeds 0-2: how many
+  pairs of classes share a code, and the largest similarity between two classes' codes.
 
   python benchmarks/class_keys.py --format cityscapes ade20k voc
 
@@ -142,8 +142,9 @@ def main(argv=None) -> int:
              'largest similarity between two classes |', '|---|---|---|---|---|']
     for fmt, entry in report['formats'].items():
         for row in entry['seeds']:
-            lines.append(f"| {fmt} | {len(entry['labels'])} ({', '.join(map(str, entry['labels']))}) "
-                         f"| {row['seed']} | {row['shared']} | {row['max_similarity']:.3f} |")
+            ids = ', '.join(map(str, entry['labels']))
+            lines.append(f"| {fmt} | {len(entry['labels'])} ({ids}) | {row['seed']} | "
+                         f"{row['shared']} | {row['max_similarity']:.3f} |")
     with open(osp.join(out, 'class_keys.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))

@@ -376,8 +376,8 @@ def settings_dict(opts: Options, cfg: ProtectConfig, method) -> dict:
 
 def _config_settings(cfg: ProtectConfig) -> dict:
     """``cfg`` as recorded in the settings; ``class_keyed``, ``pattern_upsample`` and
-    ``pattern_window`` only where they are not the default, so the settings (and manifests) of runs without them stay as they
-    were."""
+    ``pattern_window`` only where they are not the default, so the settings (and manifests) of
+    runs without them stay as they were."""
     out = asdict(cfg)
     if not out['class_keyed']:
         del out['class_keyed']
