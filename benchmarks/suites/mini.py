@@ -111,6 +111,8 @@ methods = dict(
     # generator sees N x N windows; its pattern is a quarter of the frame, so N / 64 image pixels
     # per pattern pixel). The mini images are 160 x 128 (VOC, ADE20K, COCO: 2.5 px per pattern
     # pixel without windows) and 256 x 128 (Cityscapes: 4 px).
+    unseg_window96=dict(method='unseg', checkpoint=generator, flat_budget=True,
+                        pattern_window=96),
     unseg_window128=dict(method='unseg', checkpoint=generator, flat_budget=True,
                          pattern_window=128),
     unseg_window160=dict(method='unseg', checkpoint=generator, flat_budget=True,
@@ -320,8 +322,9 @@ studies = dict(
     window=dict(title="The generator's pattern at a fixed scale in image pixels (the tool's "
                 '--pattern-window N: N / 64 px per pattern pixel; without it 2.5 px on ADE20K, 4 '
                 'px on Cityscapes); 8/255 everywhere, clean val metric',
-                tasks=['cityscapes_deeplabv3', 'ade20k_mask2former'],
-                methods=['clean', 'uniform_flat', 'grating', 'unseg', 'unseg_window128',
+                tasks=['cityscapes_deeplabv3', 'ade20k_mask2former', 'voc_deeplabv3'],
+                methods=['clean', 'uniform_flat', 'grating', 'unseg', 'unseg_window96',
+                         'unseg_window128',
                          'unseg_window160', 'unseg_window256', 'unseg_class_keyed_all_regions',
                          'unseg_class_keyed_all_regions_window160'],
                 defences=['none'], seeds=[0, 1], layout='rows'),
