@@ -317,12 +317,14 @@ studies = dict(
                defences=['none'], seeds=[0, 1], layout='rows'),
     # The pattern's scale in image pixels: Cityscapes (256 x 128 images, 4 px per pattern pixel
     # without windows) at the other tasks' 2.5 px (window 160) and at 2 px (window 128); ADE20K
-    # (2.5 px) at Cityscapes' 4 px (window 256). A window as large as the image is the plain
-    # run, so unseg_window160 on ADE20K and unseg_window256 on Cityscapes are not run.
+    # (2.5 px) at Cityscapes' 4 px (window 256), 2 px and 1.5 px (window 96); VOC and DINO at
+    # 2 px. A window as large as the image is the plain run, so unseg_window160 on the 160 x 128
+    # tasks and unseg_window256 on Cityscapes are not run.
     window=dict(title="The generator's pattern at a fixed scale in image pixels (the tool's "
                 '--pattern-window N: N / 64 px per pattern pixel; without it 2.5 px on ADE20K, 4 '
                 'px on Cityscapes); 8/255 everywhere, clean val metric',
-                tasks=['cityscapes_deeplabv3', 'ade20k_mask2former', 'voc_deeplabv3'],
+                tasks=['cityscapes_deeplabv3', 'ade20k_mask2former', 'voc_deeplabv3',
+                       'coco_dino'],
                 methods=['clean', 'uniform_flat', 'grating', 'unseg', 'unseg_window96',
                          'unseg_window128',
                          'unseg_window160', 'unseg_window256', 'unseg_class_keyed_all_regions',
