@@ -139,12 +139,10 @@ def protection_settings(suite: Config, cell: Cell) -> Optional[dict]:
                                         is_prompted(method['method']))
     if background:
         settings['background_classes'] = list(background)
-    if method.get('class_keyed'):  # only where set, so the other cells keep their keys
-        settings['class_keyed'] = True
-    if method.get('pattern_upsample', 'bilinear') != 'bilinear':  # likewise
-        settings['pattern_upsample'] = method['pattern_upsample']
-    if method.get('pattern_window'):  # likewise
-        settings['pattern_window'] = method['pattern_window']
+    from unseg_mm.apis.protect import RECORDED_WHERE_SET
+    for name, default in RECORDED_WHERE_SET.items():  # only where set: other cells keep keys
+        if method.get(name, default) != default:
+            settings[name] = method[name]
     if checkpoint:
         # The weights' digest, not only their path: a retrained generator at the same path makes
         # its cells and its protected copies stale. (Only where there are weights, so the other
@@ -160,7 +158,7 @@ def _digest(obj) -> str:
 def protect_train_split(settings: dict, data_root: str, work: str, device: str = 'cpu') -> str:
     """The protected copy of the task's dataset for ``settings`` (made once; resumable)."""
     from unseg_mm.apis.methods import build_method
-    from unseg_mm.apis.protect import ProtectConfig
+    from unseg_mm.apis.protect import RECORDED_WHERE_SET, ProtectConfig
     from unseg_mm.apis.protect_dataset import MANIFEST, Options, protect_dataset
     dst = osp.join(work, 'protected', f'{settings["format"]}-{settings["method"]}-'
                    f'{_digest(settings)}')
@@ -173,9 +171,8 @@ def protect_train_split(settings: dict, data_root: str, work: str, device: str =
                         eps_background=settings['eps_background'],
                         prompt_type=settings['prompt_type'], seed=settings['seed'],
                         device=device, batch_size=1,
-                        class_keyed=settings.get('class_keyed', False),
-                        pattern_upsample=settings.get('pattern_upsample', 'bilinear'),
-                        pattern_window=settings.get('pattern_window', 0))
+                        **{name: settings[name] for name in RECORDED_WHERE_SET
+                           if name in settings})
     opts = Options(fmt=settings['format'], src=osp.join(data_root, settings['root']), dst=dst,
                    classes=settings['classes'],
                    background_classes=settings.get('background_classes', []),

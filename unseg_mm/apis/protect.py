@@ -29,6 +29,9 @@ PROMPT_TYPES = ('mask', 'box', 'point')
 MULTI_OBJECT_RULES = ('union', 'per_object')
 PARITY_MODES = ('default', 'reference')
 PATTERN_UPSAMPLING = ('bilinear', 'nearest')
+# ProtectConfig fields recorded (in manifests and benchmark cells) only where they differ from
+# these defaults, so that records made before each existed keep their contents and digests.
+RECORDED_WHERE_SET = dict(class_keyed=False, pattern_upsample='bilinear', pattern_window=0)
 # The official UnSeg code (github.com/sunye23/UnSeg, commit 4661a36) that parity='reference'
 # reproduces step by step (tests/test_reference_parity.py checks it on a golden fixture).
 REFERENCE_COMMIT = '4661a36'
@@ -260,7 +263,7 @@ def window_starts(length: int, side: int) -> List[int]:
 
 def _window_bounds(starts: List[int], side: int, length: int) -> List[Tuple[int, int]]:
     """Per window, the pixels ``[lo, hi)`` closer to its centre than to any other's."""
-    centres = [s + min(side, length) / 2 for s in starts]
+    centres = [s + side / 2 for s in starts]  # (one window: no cut, its centre unused)
     cuts = [0] + [int(np.ceil((a + b) / 2)) for a, b in zip(centres, centres[1:])] + [length]
     return list(zip(cuts, cuts[1:]))
 

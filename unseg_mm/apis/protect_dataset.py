@@ -48,7 +48,7 @@ from .fileio import (atomic_copy, atomic_write, check_source_and_destination,
 from .progress import (MANIFEST, Status, append_records, check_same_settings, is_done,
                        merge_manifest, numerics_id, pin_numerics, read_records, shard_file,
                        write_shard_summary)
-from .protect import ProtectConfig, is_kept_clean
+from .protect import RECORDED_WHERE_SET, ProtectConfig, is_kept_clean
 from .writer import PREVIEW, check_lossless, encode_image, write_preview
 
 logger = logging.getLogger('unseg_mm.protect_dataset')
@@ -375,17 +375,11 @@ def settings_dict(opts: Options, cfg: ProtectConfig, method) -> dict:
 
 
 def _config_settings(cfg: ProtectConfig) -> dict:
-    """``cfg`` as recorded in the settings; ``class_keyed``, ``pattern_upsample`` and
-    ``pattern_window`` only where they are not the default, so the settings (and manifests) of
-    runs without them stay as they were."""
-    out = asdict(cfg)
-    if not out['class_keyed']:
-        del out['class_keyed']
-    if out['pattern_upsample'] == 'bilinear':
-        del out['pattern_upsample']
-    if not out['pattern_window']:
-        del out['pattern_window']
-    return out
+    """``cfg`` as recorded in the settings; the fields of ``RECORDED_WHERE_SET`` only where they
+    are not the default, so the settings (and manifests) of runs without them stay as they
+    were."""
+    return {name: value for name, value in asdict(cfg).items()
+            if name not in RECORDED_WHERE_SET or value != RECORDED_WHERE_SET[name]}
 
 
 def protect_dataset(opts: Options, cfg: ProtectConfig, method) -> dict:
