@@ -10,7 +10,7 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
-from suite import Cell, _fmt, cell_key, expand, training_seeds
+from suite import Cell, _fmt, cell_key, expand, study_methods, training_seeds
 
 MISSING = 'not run'
 
@@ -216,7 +216,8 @@ def _bar_panels(suite, study: str, stats, ylabel, path: str, reference: Optional
                              squeeze=False)
     for ax, task_name in zip(axes[0], spec.tasks):
         task = suite.tasks[task_name]
-        methods = [m for m in spec.methods if stats(task_name, m) is not None]
+        methods = [m for m in study_methods(suite, study, task_name)
+                   if stats(task_name, m) is not None]
         summary = [mean_sd(stats(task_name, m)) for m in methods]
         means = [m or 0 for m, _ in summary]
         errors = [sd or 0 for _, sd in summary]

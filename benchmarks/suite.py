@@ -86,6 +86,17 @@ def training_seeds(suite: Config, study: str, task: str) -> List[int]:
     return list(seeds)
 
 
+def study_methods(suite: Config, study: str, task: str) -> List[str]:
+    """The methods ``study`` runs on ``task``: its ``methods``, less those its ``method_tasks``
+    (method -> the tasks it runs on) keeps to other tasks."""
+    spec = suite.studies[study]
+    only = spec.get('method_tasks', {})
+    unknown = sorted(set(only) - set(spec.methods))
+    if unknown:
+        raise ValueError(f'study {study!r}: method_tasks names methods it does not run: {unknown}')
+    return [m for m in spec.methods if task in only.get(m, [task])]
+
+
 def expand(suite: Config, studies: Optional[List[str]] = None) -> List[Cell]:
     """All cells of the chosen studies (default: every study but ``ci``), in suite order, one per
     training seed."""
@@ -101,7 +112,7 @@ def expand(suite: Config, studies: Optional[List[str]] = None) -> List[Cell]:
             if task not in suite.tasks:
                 raise ValueError(f'study {name!r}: unknown task {task!r}')
             schedule = study.get('schedule', {}).get(task, suite.tasks[task].get('schedule'))
-            for method in study.methods:
+            for method in study_methods(suite, name, task):
                 for defence in study.defences:
                     for setting in settings:
                         for seed in training_seeds(suite, name, task):

@@ -42,11 +42,17 @@ def test_mini_suite_expands_to_the_documented_matrix():
     assert training_seeds(suite, 'main', 'voc_deeplabv3') == [0, 1, 2]
     assert all(len(training_seeds(suite, s, t)) >= 2 for s in suite.studies if s != 'ci'
                for t in suite.studies[s].tasks)
-    # Every task carries both controls in the calibration study; its cells include main's.
+    # Every task carries both controls in the calibration study; its cells include main's. The
+    # budget split's diagnostics run on VOC only (method_tasks).
     calibration = expand(suite, ['calibration'])
     for task in suite.tasks:
-        assert {'uniform_flat', 'uniform', 'grating', 'grating_16'} <= {c.method for c in calibration
-                                                        if c.task == task}
+        methods = {c.method for c in calibration if c.task == task}
+        assert {'uniform_flat', 'grating', 'grating_16', 'synper', 'ar', 'cuda'} <= methods
+        assert ('uniform' in methods) == ('unseg_split' in methods) == (task == 'voc_deeplabv3')
+    window = expand(suite, ['window'])
+    assert {c.task for c in window if c.method == 'unseg_window160'} == {'cityscapes_deeplabv3'}
+    assert {c.task for c in window if c.method == 'unseg_window128'} == set(
+        suite.studies.window.tasks)
     assert {cell_key(suite, c) for c in main} <= {cell_key(suite, c) for c in calibration}
     # One seed differs from another only in the training seed: same protected copy.
     first, second = [c for c in main if c.task == 'voc_deeplabv3' and c.method == 'unseg'][:2]
@@ -78,6 +84,9 @@ def test_mini_suite_expands_to_the_documented_matrix():
     assert len(cleans) == len(training_seeds(suite, 'mix', 'voc_deeplabv3'))
     with pytest.raises(ValueError, match='unknown study'):
         expand(suite, ['nope'])
+    suite.studies.window.method_tasks['unseg_nope'] = ['voc_deeplabv3']
+    with pytest.raises(ValueError, match="method_tasks names methods it does not run"):
+        expand(suite, ['window'])
 
 
 def test_the_bundled_generator_is_one_file_everywhere():
