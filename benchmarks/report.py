@@ -221,8 +221,9 @@ def _bar_panels(suite, study: str, stats, ylabel, path: str, reference: Optional
         summary = [mean_sd(stats(task_name, m)) for m in methods]
         means = [m or 0 for m, _ in summary]
         errors = [sd or 0 for _, sd in summary]
-        colours = ['#777' if m in ('clean', 'uniform') else '#4a4' if m.startswith('grating')
-                   else '#c44' for m in methods]
+        # grey: the clean run and the negative controls; green: the positive control
+        colours = ['#777' if m == 'clean' or m.startswith('uniform') else
+                   '#4a4' if m.startswith('grating') else '#c44' for m in methods]
         ax.bar(range(len(methods)), means, yerr=errors, capsize=3, color=colours)
         for i, (mean, _) in enumerate(summary):
             if mean is None:
