@@ -326,3 +326,117 @@ def update_readme(path: str, suite_name: str, tables: Dict[str, str]) -> bool:
     with open(path, 'w') as f:
         f.write(head + start + '\n' + body.rstrip() + '\n' + end + tail)
     return True
+
+
+# -- targets -----------------------------------------------------------------------------------
+def _target_cell(suite, target: dict, task: str, method: Optional[str] = None) -> Cell:
+    study = target['study']
+    schedule = suite.studies[study].get('schedule', {}).get(task,
+                                                            suite.tasks[task].get('schedule'))
+    return Cell(study, task, method or target['method'], target.get('defence', 'none'), {},
+                schedule)
+
+
+def _seeds_note(found: int, total: int) -> str:
+    return '' if found >= total else f' ({found} of {total} seeds)'
+
+
+def _bound(target: dict) -> str:
+    if 'within' in target:
+        return f'in [{target["within"][0]}, {target["within"][1]}]'
+    if 'at_least' in target:
+        return f'≥ {target["at_least"]}'
+    return f'≤ {target["at_most"]}'
+
+
+def _meets(target: dict, x: float) -> bool:
+    if 'within' in target:
+        return target['within'][0] <= x <= target['within'][1]
+    if 'at_least' in target:
+        return x >= target['at_least']
+    return x <= target['at_most']
+
+
+def target_row(suite, results: dict, target: dict, task: str) -> dict:
+    """One target on one task: what was measured, what is needed, and whether it is met
+    ('yes', 'no', 'open' where the seeds run cannot decide it, or 'not run')."""
+    cell = _target_cell(suite, target, task)
+    total = len(training_seeds(suite, cell.study, task))
+    measure = target['measure']
+    row = dict(target=target['name'], task=f'{suite.tasks[task].dataset} '
+               f'{suite.tasks[task].arch}', measured=MISSING, needed='', met=MISSING)
+    if measure in ('value', 'sd'):
+        values = list(_values(results, suite, cell).values())
+        mean, sd = mean_sd(values)
+        row['needed'] = f'{target["method"]}: {"metric" if measure == "value" else "seed sd"} ' \
+                        + _bound(target)
+        x = mean if measure == 'value' else sd
+        if x is not None:
+            row['measured'] = f'{x:.2f}{_seeds_note(len(values), total)}'
+            row['met'] = 'yes' if _meets(target, x) else 'no'
+        elif mean is not None:
+            row['measured'], row['met'] = f'1 of {total} seeds', 'open'
+        return row
+    values = ratios(results, suite, cell)
+    mean, sd = mean_sd(values)
+    label = _method_label(suite, cell.method) + (f' + {cell.defence}'
+                                                  if cell.defence != 'none' else '')
+    if measure == 'ratio':
+        row['needed'] = f'{label}: protected / clean {_bound(target)}'
+        if mean is not None:
+            row['measured'] = _stat(values) + effect(values) + _seeds_note(len(values), total)
+            row['met'] = 'yes' if _meets(target, mean) else 'no'
+        return row
+    if measure == 'loss_below_clean':
+        row['needed'] = f'{label}: final train loss below the clean run\'s'
+        losses = _losses(results, suite, cell)
+        clean = _losses(results, suite, _clean_cell(cell))
+        if losses and clean:
+            a, b = mean_sd(losses)[0], mean_sd(clean)[0]
+            row['measured'] = f'{a:.3f} vs clean {b:.3f}{_seeds_note(len(losses), total)}'
+            row['met'] = 'yes' if a < b else 'no'
+        return row
+    if measure == 'below':
+        # Below every named method, with the seed intervals apart (mean + sd below mean - sd).
+        others = target['than']
+        row['needed'] = f'{label} below {", ".join(others)}, seed intervals apart'
+        if mean is None:
+            return row
+        parts, verdicts = [f'{label} {_stat(values)}'], []
+        for other in others:
+            theirs = ratios(results, suite, _target_cell(suite, target, task, other))
+            m, s = mean_sd(theirs)
+            if m is None:
+                parts.append(f'{other} {MISSING}')
+                verdicts.append(MISSING)
+                continue
+            parts.append(f'{other} {_stat(theirs)}')
+            if sd is None or s is None:
+                verdicts.append('open' if mean < m else 'no')
+            else:
+                verdicts.append('yes' if mean + sd < m - s else 'no' if mean >= m else 'open')
+        row['measured'] = '; '.join(parts)
+        row['met'] = ('no' if 'no' in verdicts else MISSING if MISSING in verdicts
+                      else 'open' if 'open' in verdicts else 'yes')
+        return row
+    raise ValueError(f'target {target["name"]!r}: unknown measure {measure!r}')
+
+
+def targets_table(suite, results: dict, command: str) -> Optional[str]:
+    """The suite's ``targets`` (each on its ``tasks``, default its study's), one row per task."""
+    targets = suite.get('targets')
+    if not targets:
+        return None
+    lines = ['## Targets: where the suite stands', '',
+             f'Command: `{command} --table-only` (from the studies named in the suite\'s '
+             '`targets`)', '',
+             'Met: `yes` / `no` on the mean of the seeds run; `open` where the seeds run cannot '
+             'decide it (one seed where an interval is needed, or intervals that overlap while '
+             'the mean is below); `not run` where a cell is missing.', '',
+             '| target | task | needed | measured | met |', '|---|---|---|---|---|']
+    for target in targets:
+        for task in target.get('tasks') or suite.studies[target['study']].tasks:
+            row = target_row(suite, results, target, task)
+            lines.append(f'| {row["target"]} | {row["task"]} | {row["needed"]} | '
+                         f'{row["measured"]} | {row["met"]} |')
+    return '\n'.join(lines) + '\n'

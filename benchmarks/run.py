@@ -22,7 +22,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from report import plots, update_readme, write_report  # noqa: E402
+from report import plots, targets_table, update_readme, write_report  # noqa: E402
 from suite import (ROOT, expand, load_suite, locked_results, mini_data,  # noqa: E402
                    prune_results, run_suite)
 
@@ -102,12 +102,17 @@ def main(argv=None) -> int:
         print(f'pruned {len(stale)} records of cells that no study defines any more')
     tables = write_report(suite, results, studies, results_dir, command)
     written = plots(suite, results, results_dir, studies)
+    targets = targets_table(suite, results, command)
+    if targets:
+        with open(osp.join(results_dir, 'targets.md'), 'w') as f:
+            f.write(targets)
     if args.results_dir is None and not args.only:
         # The README's copy of the committed tables is rewritten from the same results, all
-        # studies of the suite (those not run yet show as such).
+        # studies of the suite (those not run yet show as such), the targets first.
         everything = [s for s in suite.studies if s != 'ci']
+        tables_all = write_report(suite, results, everything, results_dir, command)
         update_readme(osp.join(ROOT, 'README.md'), name,
-                      write_report(suite, results, everything, results_dir, command))
+                      dict(targets=targets, **tables_all) if targets else tables_all)
     for study in studies:
         print(tables[study])
     for path in written:

@@ -11,7 +11,7 @@ from conftest import REPO_ROOT, config_path
 from unseg_mm.apis.config_utils import set_schedule
 
 sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
-from report import study_table, update_readme  # noqa: E402
+from report import study_table, target_row, targets_table, update_readme  # noqa: E402
 from suite import (Cell, cell_config, cell_key, data_version, expand,  # noqa: E402
                    final_train_loss, load_suite, protection_settings, prune_results,
                    record_result, run_suite, save_results, training_seeds)
@@ -230,6 +230,44 @@ def test_tables_give_mean_and_sd_over_seeds_and_mark_only_effects_outside_the_no
     assert '| not run |' in rows['cuda']
     assert 'grating @ 16/255' in rows  # a method with its own budget is labelled with it
     assert f"{len(run)} of {len(expand(suite, ['calibration']))} runs done" in table
+
+
+def test_targets_are_met_only_where_the_seeds_say_so():
+    suite = load_suite('mini')
+    cells = [c for c in expand(suite, ['calibration']) if c.task == 'voc_deeplabv3']
+    clean = {0: 60.0, 1: 62.0, 2: 64.0}
+    ratio = {'clean': (1, 1, 1), 'uniform_flat': (0.95, 1.0, 1.05), 'grating': (0.3, 0.35, 0.4),
+             'unseg': (0.2, 0.22, 0.24), 'ar': (0.8, 0.85, 0.9), 'cuda': (0.2, 0.3, 0.4)}
+    run = [c for c in cells if c.method in ratio]
+    run += [c for c in cells if c.method == 'synper' and c.seed == 0]  # one seed only
+    results = _fake_results(suite, run, lambda c: clean[c.seed] * ratio.get(c.method,
+                                                                              (0.9,) * 3)[c.seed])
+    targets = {(t['name'], tuple(t.get('tasks') or ())): t for t in suite.targets}
+
+    def met(name, task='voc_deeplabv3', **change):
+        target = next(t for (n, ts), t in targets.items()
+                      if n == name and (not ts or task in ts))
+        return target_row(suite, results, dict(target, **change), task)['met']
+
+    assert met('clean training learns') == 'yes'
+    assert met('clean training learns', at_least=70) == 'no'
+    assert met('clean training is stable') == 'yes'  # sd 2.0
+    assert met('negative control does nothing') == 'yes'
+    assert met('positive control works') == 'no'  # mean 0.35, needs at most 0.3
+    assert met('positive control works', at_most=0.4) == 'yes'
+    assert met('generator protects') == 'yes'
+    # below AR with intervals apart, but overlapping CUDA's interval; SynPer has one seed
+    assert met('generator beats the baselines', than=['ar']) == 'yes'
+    assert met('generator beats the baselines', than=['ar', 'cuda']) == 'open'
+    assert met('generator beats the baselines', than=['synper']) == 'open'
+    assert met('generator beats the baselines', than=['uniform_flat']) == 'yes'
+    assert met('generator beats the baselines', than=['grating_16']) == 'not run'
+    assert met('error-minimising signature') == 'no'  # every fake loss is 0.5
+    assert met('survives JPEG-10') == 'not run'
+    assert met('generator protects', task='coco_dino') == 'not run'
+    table = targets_table(suite, results, 'cmd')
+    assert table.count('\n| ') == 1 + sum(len(t.get('tasks') or suite.studies[t['study']].tasks)
+                                          for t in suite.targets)
 
 
 def test_stale_records_are_pruned_and_the_world_version_keys_the_cells():

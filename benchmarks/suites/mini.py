@@ -215,6 +215,37 @@ methods = dict(
 eps_object = 8 / 255
 eps_background = 2 / 255
 
+# The suite's targets, tabled by the report (results/mini/targets.md and the README): the world
+# (clean training learns, label-free noise does nothing, the class-wise grating is a shortcut)
+# and the generator (below 0.3 of clean on VOC and 0.5 everywhere, below every baseline, fitted
+# as a shortcut, robust to the defences).
+targets = [
+    dict(name='clean training learns', study='calibration', tasks=['voc_deeplabv3'],
+         method='clean', measure='value', at_least=50),
+    dict(name='clean training is stable', study='calibration', tasks=['voc_deeplabv3'],
+         method='clean', measure='sd', at_most=3),
+    dict(name='negative control does nothing', study='calibration', method='uniform_flat',
+         measure='ratio', within=(0.9, 1.1)),
+    dict(name='positive control works', study='calibration', tasks=['voc_deeplabv3'],
+         method='grating', measure='ratio', at_most=0.3),
+    dict(name='positive control works', study='calibration',
+         tasks=[t for t in tasks if t != 'voc_deeplabv3'], method='grating', measure='ratio',
+         at_most=0.5),
+    dict(name='generator protects', study='calibration', tasks=['voc_deeplabv3'],
+         method='unseg', measure='ratio', at_most=0.3),
+    dict(name='generator protects', study='calibration',
+         tasks=[t for t in tasks if t != 'voc_deeplabv3'], method='unseg', measure='ratio',
+         at_most=0.5),
+    dict(name='generator beats the baselines', study='calibration', method='unseg',
+         measure='below', than=['synper', 'ar', 'cuda']),
+    dict(name='error-minimising signature', study='calibration', tasks=['voc_deeplabv3'],
+         method='unseg', measure='loss_below_clean'),
+    dict(name='survives JPEG-10', study='defences', tasks=['voc_deeplabv3'], method='unseg',
+         defence='jpeg10', measure='ratio', at_most=0.5),
+    dict(name='survives PGD-AT', study='defences', tasks=['voc_deeplabv3'], method='unseg',
+         defence='pgd_at', measure='ratio', at_most=0.5),
+]
+
 # defence: what the trainer does to the published images (a transform after loading) or to
 # training (PGD adversarial training around the model).
 defences = dict(
