@@ -423,8 +423,10 @@ def target_row(suite, results: dict, target: dict, task: str) -> dict:
 
 
 def targets_table(suite, results: dict, command: str) -> Optional[str]:
-    """The suite's ``targets`` (each on its ``tasks``, default its study's), one row per task."""
-    targets = suite.get('targets')
+    """The suite's ``targets`` (each on its ``tasks``, default its study's), one row per task;
+    targets of studies the suite does not define (a suite built on another that drops them) are
+    left out."""
+    targets = [t for t in suite.get('targets', []) if t['study'] in suite.studies]
     if not targets:
         return None
     lines = ['## Targets: where the suite stands', '',
