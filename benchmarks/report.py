@@ -438,6 +438,8 @@ def targets_table(suite, results: dict, command: str) -> Optional[str]:
              '| target | task | needed | measured | met |', '|---|---|---|---|---|']
     for target in targets:
         for task in target.get('tasks') or suite.studies[target['study']].tasks:
+            if task not in suite.tasks:
+                continue
             row = target_row(suite, results, target, task)
             lines.append(f'| {row["target"]} | {row["task"]} | {row["needed"]} | '
                          f'{row["measured"]} | {row["met"]} |')
