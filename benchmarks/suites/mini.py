@@ -57,6 +57,9 @@ tasks = dict(
         dataset='COCO', arch='Mask2Former (instance)',
         config='configs/mini/mask2former_r18_mini-coco.py', format='coco', root='coco',
         metric='coco/segm_mAP', metric_scale=100, schedule=1200, protect=dict(), seeds=[0, 1]),
+    # DINO at 12 epochs: not converged (seed 0: clean 21.2 box AP at loss 10.7; 41.8 at 8.8 at 24
+    # epochs, the 'schedule_dino' study), and the grating misses the positive control at both
+    # (0.80 of clean)
     coco_dino=dict(
         dataset='COCO', arch='DINO (detection)', config='configs/mini/dino_r18_mini-coco.py',
         format='coco', root='coco', metric='coco/bbox_mAP', metric_scale=100, schedule=12,
