@@ -10,7 +10,8 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
-from suite import Cell, _fmt, cell_key, expand, study_methods, training_seeds
+from suite import (Cell, _fmt, cell_key, expand, study_methods, study_schedule,
+                   training_seeds)
 
 MISSING = 'not run'
 
@@ -185,7 +186,7 @@ def study_table(suite, results: dict, study: str, command: str) -> str:
                   '|---' * (5 + len(methods) + len(protected)) + '|']
         for task_name in spec.tasks:
             task = suite.tasks[task_name]
-            schedule = spec.get('schedule', {}).get(task_name, task.get('schedule'))
+            schedule = study_schedule(suite, study, task_name)
             unit = 'epochs' if 'dino' in task_name else 'iters'
             seeds = len(training_seeds(suite, study, task_name))
             for defence in spec.defences:
@@ -249,14 +250,15 @@ def plots(suite, results: dict, out_dir: str, studies: Sequence[str] = ()) -> Li
     written = []
     studies = set(studies or suite.studies)
     if 'main' in suite.studies and 'main' in studies:
-        schedule = {t: suite.tasks[t].get('schedule') for t in suite.studies.main.tasks}
+        schedule = {t: study_schedule(suite, 'main', t) for t in suite.studies.main.tasks}
         written.append(_bar_panels(
             suite, 'main',
             lambda t, m: list(_values(results, suite, Cell('main', t, m, 'none', {},
                                                            schedule[t])).values()),
             lambda task: task.metric, osp.join(out_dir, 'main.png')))
     if 'calibration' in suite.studies and 'calibration' in studies:
-        schedule = {t: suite.tasks[t].get('schedule') for t in suite.studies.calibration.tasks}
+        schedule = {t: study_schedule(suite, 'calibration', t)
+                    for t in suite.studies.calibration.tasks}
 
         def calibration_ratios(t, m):
             if m == 'clean':
@@ -331,10 +333,8 @@ def update_readme(path: str, suite_name: str, tables: Dict[str, str]) -> bool:
 # -- targets -----------------------------------------------------------------------------------
 def _target_cell(suite, target: dict, task: str, method: Optional[str] = None) -> Cell:
     study = target['study']
-    schedule = suite.studies[study].get('schedule', {}).get(task,
-                                                            suite.tasks[task].get('schedule'))
     return Cell(study, task, method or target['method'], target.get('defence', 'none'), {},
-                schedule)
+                study_schedule(suite, study, task))
 
 
 def _seeds_note(found: int, total: int) -> str:

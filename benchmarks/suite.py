@@ -86,6 +86,11 @@ def training_seeds(suite: Config, study: str, task: str) -> List[int]:
     return list(seeds)
 
 
+def study_schedule(suite: Config, study: str, task: str):
+    """The schedule of ``task`` in ``study``: the study's ``schedule`` for it, else the task's."""
+    return suite.studies[study].get('schedule', {}).get(task, suite.tasks[task].get('schedule'))
+
+
 def study_methods(suite: Config, study: str, task: str) -> List[str]:
     """The methods ``study`` runs on ``task``: its ``methods``, less those its ``method_tasks``
     (method -> the tasks it runs on) keeps to other tasks."""
@@ -111,7 +116,7 @@ def expand(suite: Config, studies: Optional[List[str]] = None) -> List[Cell]:
         for task in study.tasks:
             if task not in suite.tasks:
                 raise ValueError(f'study {name!r}: unknown task {task!r}')
-            schedule = study.get('schedule', {}).get(task, suite.tasks[task].get('schedule'))
+            schedule = study_schedule(suite, name, task)
             for method in study_methods(suite, name, task):
                 for defence in study.defences:
                     for setting in settings:
