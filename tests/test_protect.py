@@ -957,6 +957,35 @@ def test_pipelined_tool_output_does_not_depend_on_workers_or_batches(mini_root,
                  str(tmp_path / 'x')) == 2
 
 
+def test_file_mode_is_read_without_racing_the_umask(monkeypatch):
+    """The tool's writer threads ask for the file mode at once: the process umask stays what it
+    was and every answer agrees (two unlocked umask swaps used to interleave and leave it at 0,
+    publishing world-writable files); where /proc cannot be read the swap is locked."""
+    import builtins
+    from concurrent.futures import ThreadPoolExecutor
+    from unseg_mm.apis import fileio
+    interval = sys.getswitchinterval()
+    old = os.umask(0o027)
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            modes = set(pool.map(lambda _: fileio.default_file_mode(), range(20000)))
+        assert modes == {0o640} and os.umask(0o027) == 0o027
+        real_open = builtins.open
+
+        def no_proc(path, *args, **kwargs):
+            if str(path).startswith('/proc'):
+                raise OSError('no /proc here')
+            return real_open(path, *args, **kwargs)
+        monkeypatch.setattr(builtins, 'open', no_proc)
+        with ThreadPoolExecutor(8) as pool:
+            modes = set(pool.map(lambda _: fileio.default_file_mode(), range(20000)))
+        assert modes == {0o640} and os.umask(0o027) == 0o027
+    finally:
+        sys.setswitchinterval(interval)
+        os.umask(old)
+
+
 def test_progress_records_latest_entry_wins_and_cut_lines_are_redone(tmp_path):
     from unseg_mm.apis.progress import Status, append_record, read_records
     path = str(tmp_path / 'p' / 'shard-0000-of-0001.jsonl')

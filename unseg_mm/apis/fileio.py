@@ -6,6 +6,7 @@ import os.path as osp
 import pickle
 import shutil
 import tempfile
+import threading
 from contextlib import contextmanager
 from typing import Dict, Iterator
 
@@ -20,11 +21,31 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it: from ``/proc`` where the kernel shows it
+    (Linux). Elsewhere it can only be read by setting another one and back; that is done under a
+    lock (the tool writes from several threads: two unlocked swaps can interleave and leave the
+    process umask at the swapped-in value) and swaps in 0o077, so that a file another thread
+    creates in that instant is private rather than open to everyone."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        umask = os.umask(0o077)
+        os.umask(umask)
+    return umask
+
+
 def default_file_mode() -> int:
     """Permissions of a newly created file under the current umask (mkstemp makes 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    return 0o666 & ~current_umask()
 
 
 @contextmanager
