@@ -382,7 +382,8 @@ def target_row(suite, results: dict, target: dict, task: str) -> dict:
     label = _method_label(suite, cell.method) + (f' + {cell.defence}'
                                                   if cell.defence != 'none' else '')
     if measure == 'ratio':
-        row['needed'] = f'{label}: protected / clean {_bound(target)}'
+        what = 'defended / undefended clean' if cell.method == 'clean' else 'protected / clean'
+        row['needed'] = f'{label}: {what} {_bound(target)}'
         if mean is not None:
             row['measured'] = _stat(values) + effect(values) + _seeds_note(len(values), total)
             row['met'] = 'yes' if _meets(target, mean) else 'no'

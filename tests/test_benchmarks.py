@@ -264,6 +264,14 @@ def test_targets_are_met_only_where_the_seeds_say_so():
     assert met('generator beats the baselines', than=['grating_16']) == 'not run'
     assert met('error-minimising signature') == 'no'  # every fake loss is 0.5
     assert met('survives JPEG-10') == 'not run'
+    defended = [c for c in expand(suite, ['defences'])
+                if c.method == 'clean' and c.defence in ('none', 'pgd_at')]
+    results_defended = _fake_results(suite, defended, lambda c: clean[c.seed] * (
+        0.25 if c.defence == 'pgd_at' else 1))
+    row = target_row(suite, results_defended, next(
+        t for t in suite.targets if t['method'] == 'clean' and t.get('defence') == 'pgd_at'),
+        'voc_deeplabv3')
+    assert row['met'] == 'no' and row['needed'].startswith('clean + pgd_at: defended / undefended')
     assert met('generator protects', task='coco_dino') == 'not run'
     table = targets_table(suite, results, 'cmd')
     assert table.count('\n| ') == 1 + sum(len(t.get('tasks') or suite.studies[t['study']].tasks)

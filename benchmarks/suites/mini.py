@@ -246,6 +246,12 @@ targets = [
          measure='below', than=['synper', 'ar', 'cuda']),
     dict(name='error-minimising signature', study='calibration', tasks=['voc_deeplabv3'],
          method='unseg', measure='loss_below_clean'),
+    # The defences' own control: a defence that costs clean training most of its score is no
+    # defence a trainer would use, whatever it leaves of the protection.
+    dict(name='defence leaves clean training usable', study='defences', tasks=['voc_deeplabv3'],
+         method='clean', defence='jpeg10', measure='ratio', at_least=0.5),
+    dict(name='defence leaves clean training usable', study='defences', tasks=['voc_deeplabv3'],
+         method='clean', defence='pgd_at', measure='ratio', at_least=0.5),
     dict(name='survives JPEG-10', study='defences', tasks=['voc_deeplabv3'], method='unseg',
          defence='jpeg10', measure='ratio', at_most=0.5),
     dict(name='survives PGD-AT', study='defences', tasks=['voc_deeplabv3'], method='unseg',
