@@ -171,16 +171,16 @@ class ProtectionRun:
             return results, prompts_of_sample(results, self.spec.rules, classes=self.classes)
 
     def run(self) -> Summary:
-        """Protect the shard as a pipeline: a pool of ``opts.workers`` threads copies the other
-        files, decodes the next batches ahead of the generator and encodes, verifies, hashes and
-        writes finished images behind it; the generator runs on this thread and one more thread
-        makes the durable progress appends. Results are consumed in dataset order, so files,
-        records and the manifest do not depend on the number of workers."""
+        """Protect the shard as a pipeline: a pool of ``opts.workers`` threads decodes the next
+        batches ahead of the generator and encodes, verifies, hashes and writes finished images
+        behind it; the generator runs on this thread. Results are consumed in dataset order, so
+        files, records and the manifest do not depend on the number of workers."""
         start = time.time()
         samples = build_samples(self.spec, self.opts.src)
         rels = [osp.relpath(s['img_path'], self.opts.src) for s in samples]
         os.makedirs(self.opts.dst, exist_ok=True)
-        logger.info(f'{len(samples)} training images')
+        copied = self.copy_non_training(set(rels))
+        logger.info(f'copied {copied} non-training files; {len(samples)} training images')
         done = read_records(self.shard_file)
         bs = max(1, self.cfg.batch_size)
         # Fixed batches by position in the whole dataset, and shards take whole batches: every
@@ -205,15 +205,10 @@ class ProtectionRun:
         workers = self.opts.workers
         pool = ThreadPoolExecutor(workers, thread_name_prefix='protect') if workers else None
         submit = pool.submit if pool else _run_now
-        # Progress appends (an fsync each) in order on their own thread, off the generator's.
-        self._recorder = ThreadPoolExecutor(1, thread_name_prefix='record') if workers else None
-        self._appends = deque()
         # Bounds of the pipeline: batches decoded ahead, images waiting to be written.
         lookahead, backlog = 2, max(2 * bs, 2 * workers)
         loads, writes = deque(), deque()  # futures, in dataset order
         try:
-            # the other files (annotations, other splits, lists) are copied beside the pipeline
-            copying = submit(self.copy_non_training, set(rels))
             ahead = 0
             for batch, pending in todo:
                 while ahead < len(todo) and len(loads) < lookahead:
@@ -242,14 +237,9 @@ class ProtectionRun:
                                                    outputs.get(rel))))
                 self._record(writes, backlog, summary, bar)
             self._record(writes, 0, summary, bar)
-            logger.info(f'copied {copying.result()} non-training files')
-            self._settle_appends(0)
         finally:
             if pool:
                 pool.shutdown(wait=True, cancel_futures=True)
-            if self._recorder:
-                # what finished is recorded even when the run stops on an error
-                self._recorder.shutdown(wait=True)
         bar.close()
         summary.seconds = time.time() - start
         summary.stage_seconds = dict(self.stage_seconds)
@@ -292,21 +282,8 @@ class ProtectionRun:
             entries.append(entry)
             bar.update(1)
         if entries:
-            if self._recorder is None:
-                self._append(entries)
-            else:
-                self._appends.append(self._recorder.submit(self._append, entries))
-                self._settle_appends(8)
-
-    def _append(self, entries: List[dict]) -> None:
-        with self.timer('record'):
-            append_records(self.shard_file, entries)
-
-    def _settle_appends(self, keep: int) -> None:
-        """Collect finished progress appends (raising their errors) until at most ``keep`` are
-        pending, waiting for the oldest."""
-        while self._appends and (len(self._appends) > keep or self._appends[0].done()):
-            self._appends.popleft().result()
+            with self.timer('record'):
+                append_records(self.shard_file, entries)
 
     def _publish(self, rel: str, original: np.ndarray, prompt: ImagePrompts,
                  protected) -> dict:
