@@ -264,6 +264,23 @@ def test_checkpoint_conversions(tmp_path, tiny_sam_file, tiny_generator_file):
         load_generator(gained).state_dict().values(), load_generator(out).state_dict().values()))
     with pytest.raises(ValueError, match='pattern_gain'):
         rewrite_generator(out, gained, pattern_gain=0.0)
+    # ... with a publishing window: recorded, read back, the rest kept; absent where unset
+    windowed = str(moved / 'gen_window.pth')
+    rewrite_generator(gained, windowed, pattern_window=160)
+    meta = read_generator_file(windowed)['meta']
+    assert meta['pattern_window'] == 160 and meta['pattern_gain'] == 4.0
+    assert load_generator(windowed).pattern_window == 160
+    assert 'pattern_window' not in read_generator_file(gained)['meta']
+    assert load_generator(gained).pattern_window == 0
+    for bad in (-1, 2.5):
+        with pytest.raises(ValueError, match='pattern_window'):
+            rewrite_generator(out, windowed, pattern_window=bad)
+    # the same content gives the same bytes (a file is not named after its temporary name)
+    again = moved / 'again'
+    again.mkdir()
+    rewrite_generator(gained, str(again / 'gen_window.pth'), pattern_window=160,
+                      sam_ref=meta['sam_checkpoint'])
+    assert (again / 'gen_window.pth').read_bytes() == open(windowed, 'rb').read()
 
 
 def test_pattern_gain_saturates_towards_a_square_wave_and_round_trips(tmp_path, tiny_sam_file):

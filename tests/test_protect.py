@@ -305,9 +305,35 @@ def test_pattern_window_with_the_generator(tiny_generator_file):
     assert not np.array_equal(plain[0].image, outs[1, False][0].image)
 
 
+def test_the_generators_own_window_is_the_default(tiny_generator_file):
+    """Unset, the window is the generator's (its checkpoint's ``pattern_window``): on an image
+    larger than it, the explicit window's result; on an image whose longer side it is, the whole
+    image's; for box prompts (windows need masks) the whole image, without an error."""
+    generator = load_generator(tiny_generator_file)
+    wide, fits = (48, 120), (48, 64)
+    images = [_image(seed=0, shape=wide), _image(seed=1, shape=fits)]
+    prompts = [ImagePrompts(objects=[_box(shape, 4, 30, 10, 50)], labels=[1])
+               for shape in (wide, fits)]
+    keys = ['wide.jpg', 'fits.jpg']
+
+    def run(cfg):
+        return [r.image for r in protect(images, prompts, generator, cfg, keys)]
+
+    generator.pattern_window = 0
+    whole, whole_box = run(ProtectConfig()), run(ProtectConfig(prompt_type='box'))
+    windowed = run(ProtectConfig(pattern_window=64))
+    generator.pattern_window = 64
+    own = run(ProtectConfig())
+    assert np.array_equal(own[0], windowed[0]) and not np.array_equal(own[0], whole[0])
+    assert np.array_equal(own[1], whole[1]) and np.array_equal(own[1], windowed[1])
+    assert all(np.array_equal(a, b) for a, b in zip(run(ProtectConfig(pattern_window=0)), whole))
+    assert all(np.array_equal(a, b)
+               for a, b in zip(run(ProtectConfig(prompt_type='box')), whole_box))
+
+
 def test_pattern_window_validation():
     for bad in (-1, 2.5):
-        with pytest.raises(ValueError, match='pattern_window must be 0'):
+        with pytest.raises(ValueError, match='pattern_window must be None'):
             ProtectConfig(pattern_window=bad)
     with pytest.raises(ValueError, match="prompt_type='mask'"):
         ProtectConfig(pattern_window=64, prompt_type='box')

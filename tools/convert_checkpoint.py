@@ -37,6 +37,9 @@ def main(argv=None):
                    'SAM path relative to the new file)')
     p.add_argument('--pattern-gain', type=float, help="multiply the decoder's pattern by this "
                    'before clipping to the budget (same weights; default: as recorded)')
+    p.add_argument('--pattern-window', type=int, help='side in pixels of the windows the '
+                   'generator is published in by default (the side of its training scenes; 0: '
+                   'the whole image as one frame; default: as recorded)')
     args = parser.parse_args(argv)
     try:
         run(args)
@@ -53,7 +56,7 @@ def run(args) -> None:
         print(f'release generator {args.src} -> {args.dst} (self-contained, legacy token slice)')
     else:
         sam_ref = rewrite_generator(args.src, args.dst, args.sam_checkpoint, args.sam_ref,
-                                    args.pattern_gain)
+                                    args.pattern_gain, args.pattern_window)
         print(f'generator {args.src} -> {args.dst} (SAM: {sam_ref})')
 
 

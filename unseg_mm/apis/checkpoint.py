@@ -4,23 +4,26 @@ File layout (``torch.save`` of plain data, read back with ``weights_only=True``)
 
     {'format': 'unseg_mm.generator/v1',
      'meta': {'arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
-              'pattern_highpass', 'pattern_gain', 'region_texture', 'region_texture_zero_mean',
-              'region_texture_rms', 'region_texture_colour', 'train_eps_object',
+              'pattern_highpass', 'pattern_gain', 'pattern_window', 'region_texture',
+              'region_texture_zero_mean', 'region_texture_rms', 'region_texture_colour',
+              'train_eps_object',
               'train_eps_background', ...},
      'state_dict': {noise-decoder tensors (and, for self-contained files, the SAM tensors)}}
 
 Also read: the UnSeg release's ``Generator_unseg_final.pth`` (a full state dict of SAM ViT-B plus
 ``mask_decoder.noise_*``), which runs with the release's token indexing (``legacy_token_slice``).
 """
+import io
 import os.path as osp
 from typing import Dict, Optional
 
 import torch
 from torch import nn
 
-from ..models.generator import SAM_PREFIXES, UnSegGenerator, is_trainable_name
+from ..models.generator import (SAM_PREFIXES, UnSegGenerator, checked_pattern_window,
+                                is_trainable_name)
 from ..models.sam_builder import check_shapes, infer_arch
-from .fileio import atomic_output, file_sha256, load_state_dict_file
+from .fileio import atomic_write, file_sha256, load_state_dict_file
 
 FORMAT = 'unseg_mm.generator/v1'
 # The generator this repository bundles (relative to its root; recipe in checkpoints/README.md):
@@ -30,10 +33,10 @@ FORMAT = 'unseg_mm.generator/v1'
 # mmengine configs cannot import it: benchmarks/suites/mini.py (`generator`) and
 # configs/mini/_base_/bundled_unseg_protect.py repeat the path (tests/test_benchmarks.py pins them).
 BUNDLED_GENERATOR = ('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                     'texture-lr30-shift-rms2-orth-seed2-gain4.pth')
+                     'texture-lr30-shift-rms2-orth-seed2-gain4-window160.pth')
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
-             'pattern_highpass', 'pattern_gain', 'region_texture', 'region_texture_zero_mean',
-             'region_texture_rms', 'region_texture_colour')
+             'pattern_highpass', 'pattern_gain', 'pattern_window', 'region_texture',
+             'region_texture_zero_mean', 'region_texture_rms', 'region_texture_colour')
 
 
 def sam_state_dict_from(model: nn.Module) -> Dict[str, torch.Tensor]:
@@ -51,9 +54,13 @@ def resolve_relative(path: Optional[str], base_file: str) -> Optional[str]:
 
 
 def atomic_torch_save(obj, path: str) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
-    with atomic_output(path) as tmp:
-        torch.save(obj, tmp)
+    """``torch.save`` to a temporary file in the same folder, then rename over ``path``.
+
+    Saved through memory: a file ``torch.save`` writes itself names its archive after that
+    (random) temporary file, so the same content would never give the same bytes."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write(path, buffer.getvalue())
 
 
 def generator_meta(generator: UnSegGenerator, sam_checkpoint_ref: Optional[str] = None,
@@ -69,6 +76,8 @@ def generator_meta(generator: UnSegGenerator, sam_checkpoint_ref: Optional[str] 
         meta['pattern_highpass'] = generator.pattern_highpass
     if generator.pattern_gain != 1.0:  # likewise only where set
         meta['pattern_gain'] = generator.pattern_gain
+    if generator.pattern_window:  # likewise
+        meta['pattern_window'] = generator.pattern_window
     if generator.region_texture:  # likewise
         meta['region_texture'] = generator.region_texture
         if generator.mask_decoder.region_texture_zero_mean:
@@ -152,6 +161,7 @@ def load_generator(path: str, sam_checkpoint: Optional[str] = None,
                                mask_prompt_value=float(meta.get('mask_prompt_value', 255.0)),
                                pattern_highpass=int(meta.get('pattern_highpass', 0)),
                                pattern_gain=float(meta.get('pattern_gain', 1.0)),
+                               pattern_window=int(meta.get('pattern_window', 0)),
                                region_texture=int(meta.get('region_texture', 0)),
                                region_texture_zero_mean=bool(
                                    meta.get('region_texture_zero_mean', False)),
@@ -205,7 +215,8 @@ def convert_release(src: str, dst: str) -> UnSegGenerator:
 
 def rewrite_generator(src: str, dst: str, sam_checkpoint: Optional[str] = None,
                       sam_ref: Optional[str] = None,
-                      pattern_gain: Optional[float] = None) -> Optional[str]:
+                      pattern_gain: Optional[float] = None,
+                      pattern_window: Optional[int] = None) -> Optional[str]:
     """Re-write a generator file, e.g. to refer to its SAM file relative to a new folder.
 
     Args:
@@ -214,6 +225,9 @@ def rewrite_generator(src: str, dst: str, sam_checkpoint: Optional[str] = None,
             ``dst``'s folder).
         pattern_gain: set the decoder's pattern gain (its pattern times this, then clipped to
             the budget; same weights); default: keep the recorded one.
+        pattern_window: set the window side the generator is published with by default
+            (:class:`UnSegGenerator`'s ``pattern_window``; 0: the whole image); default: keep the
+            recorded one.
 
     Returns the SAM reference written (None for a self-contained file).
     """
@@ -222,6 +236,8 @@ def rewrite_generator(src: str, dst: str, sam_checkpoint: Optional[str] = None,
         if not pattern_gain > 0:
             raise ValueError(f'pattern_gain must be > 0, got {pattern_gain}')
         generator.pattern_gain = float(pattern_gain)
+    if pattern_window is not None:
+        generator.pattern_window = checked_pattern_window(pattern_window)
     meta = dict(generator.checkpoint_meta)
     if sam_ref is None and generator.sam_checkpoint:
         sam_ref = osp.relpath(osp.abspath(generator.sam_checkpoint), osp.dirname(osp.abspath(dst)))

@@ -95,7 +95,7 @@ class _BaselineMethod:
         if cfg.class_keyed:
             raise ValueError(f"class_keyed varies the generator's pattern by class; method "
                              f"{self.name!r} is class-wise already (use it without class_keyed)")
-        if cfg.pattern_upsample != 'bilinear' or cfg.pattern_window:
+        if cfg.pattern_upsample != 'bilinear' or cfg.pattern_window is not None:
             raise ValueError(f"pattern_upsample and pattern_window are how the generator's "
                              f"pattern is made; method {self.name!r} draws its own at the image "
                              f"size")

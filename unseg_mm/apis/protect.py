@@ -31,7 +31,7 @@ PARITY_MODES = ('default', 'reference')
 PATTERN_UPSAMPLING = ('bilinear', 'nearest')
 # ProtectConfig fields recorded (in manifests and benchmark cells) only where they differ from
 # these defaults, so that records made before each existed keep their contents and digests.
-RECORDED_WHERE_SET = dict(class_keyed=False, pattern_upsample='bilinear', pattern_window=0)
+RECORDED_WHERE_SET = dict(class_keyed=False, pattern_upsample='bilinear', pattern_window=None)
 # The official UnSeg code (github.com/sunye23/UnSeg, commit 4661a36) that parity='reference'
 # reproduces step by step (tests/test_reference_parity.py checks it on a golden fixture).
 REFERENCE_COMMIT = '4661a36'
@@ -74,15 +74,20 @@ class ProtectConfig:
             Nyquist rate, as the bundled generator's tiles are) comes out of bilinear
             upsampling as ramps that use about 5.5 of 8 grey levels on average; ``nearest``
             keeps every pixel at the pattern's value (a square wave, as the grating is).
-        pattern_window: 0 (default, as the reference: the whole image, padded to a square, is
-            one frame) or the side, in image pixels, of the square windows the generator sees:
-            the image is covered by as few windows as fit (overlapping evenly, each padded with
-            black to the full side where the image is smaller), one forward pass per window,
-            and every pixel takes the pattern of the window whose centre is nearest. The
-            pattern's scale in the published image is then fixed (side / the pattern's side
-            pixels per pattern pixel) instead of growing with the image: a 1024 px frame's
-            pattern on a 2048 x 1024 photo is 8 px per pattern pixel, with 1024 px windows 4.
-            Needs mask prompts (a window without objects is prompted with an empty mask).
+        pattern_window: None (default: the generator's own, ``UnSegGenerator.pattern_window``
+            from its checkpoint: the side of the scenes it was trained on, where it states one;
+            the bundled generator's is 160; without one, and for box or point prompts or
+            ``parity='reference'``, the whole image), 0 (the whole image, padded to a square, is
+            one frame, as the reference) or the side, in image pixels, of the square windows
+            the generator sees: the image is covered by as few windows as fit (overlapping
+            evenly, each padded with black to the full side where the image is smaller), one
+            forward pass per window, and every pixel takes the pattern of the window whose
+            centre is nearest. The pattern's scale in the published image is then fixed (side /
+            the pattern's side pixels per pattern pixel) instead of growing with the image: a
+            1024 px frame's pattern on a 2048 x 1024 photo is 8 px per pattern pixel, with 1024
+            px windows 4. An image whose longer side is the window's is one window, the same as
+            the whole image as one frame. Explicit windows need mask prompts (a window without
+            objects is prompted with an empty mask).
         parity: ``default`` (our pipeline: prompt mask resized bilinearly, budget region = the
             full-resolution object mask) or ``reference`` (the official generation script step by
             step: image resized before scaling to [0, 1]; label zero-padded and resized to the
@@ -101,7 +106,7 @@ class ProtectConfig:
     parity: str = 'default'
     class_keyed: bool = False
     pattern_upsample: str = 'bilinear'
-    pattern_window: int = 0
+    pattern_window: Optional[int] = None
 
     def __post_init__(self) -> None:
         if self.eps_background is None:
@@ -122,9 +127,10 @@ class ProtectConfig:
         if self.pattern_upsample != 'bilinear' and self.parity != 'default':
             raise ValueError("parity='reference' upsamples the pattern bilinearly, as the "
                              "official code does: use pattern_upsample='bilinear'")
-        if self.pattern_window < 0 or int(self.pattern_window) != self.pattern_window:
-            raise ValueError(f'pattern_window must be 0 (the whole image) or a window side in '
-                             f'pixels, got {self.pattern_window!r}')
+        if self.pattern_window is not None and (
+                self.pattern_window < 0 or int(self.pattern_window) != self.pattern_window):
+            raise ValueError(f'pattern_window must be None (the generator\'s own), 0 (the whole '
+                             f'image) or a window side in pixels, got {self.pattern_window!r}')
         if self.pattern_window and (self.parity != 'default' or self.prompt_type != 'mask'):
             raise ValueError("pattern_window prompts every window with the objects' masks inside "
                              "it (an empty one where it has none): use prompt_type='mask' and "
@@ -252,6 +258,16 @@ def _pattern_to_image(pattern: torch.Tensor, h: int, w: int,
     return full[:, :h, :w]
 
 
+def effective_pattern_window(generator: UnSegGenerator, cfg: ProtectConfig) -> int:
+    """The window side ``cfg`` publishes ``generator``'s pattern in (0: the whole image): the
+    configured one, else the generator's own where the prompts are masks and the parity is ours."""
+    if cfg.pattern_window is not None:
+        return cfg.pattern_window
+    if cfg.prompt_type != 'mask' or cfg.parity != 'default':
+        return 0
+    return getattr(generator, 'pattern_window', 0)
+
+
 def window_starts(length: int, side: int) -> List[int]:
     """Offsets of the fewest windows of ``side`` pixels that cover ``length`` pixels, evenly
     overlapping, the first at 0 and the last ending at ``length`` ([0] where one suffices)."""
@@ -289,7 +305,7 @@ def generate_patterns(generator: UnSegGenerator, images: Sequence[np.ndarray],
     With ``cfg.pattern_window`` every window is generated as an image of its own (padded with
     black to the window's side) and the windows' patterns are stitched.
     """
-    side = cfg.pattern_window
+    side = effective_pattern_window(generator, cfg)
     if not side:
         return _generate_frames(generator, images, prompts, cfg, keys, channel_order)
     crops, crop_prompts, crop_keys, layout = [], [], [], []

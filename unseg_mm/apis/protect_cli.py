@@ -91,10 +91,12 @@ def parse_args(argv=None):
                         help="how the generator's pattern is brought to the image size "
                         '(default bilinear; nearest: square edges, the full budget on every '
                         'pixel of a sign-alternating texture; unseg only)')
-    parser.add_argument('--pattern-window', type=int, default=0,
-                        help='side in pixels of the windows the generator sees (default 0: the '
-                        "whole image as one frame); fixes the pattern's scale in the published "
-                        'image whatever its size; mask prompts; unseg only')
+    parser.add_argument('--pattern-window', type=int, default=None,
+                        help='side in pixels of the windows the generator sees; fixes the '
+                        "pattern's scale in the published image whatever its size (default: "
+                        "the generator's own, the side of its training scenes where its "
+                        'checkpoint states one: 160 for the bundled generator; 0: the whole '
+                        'image as one frame, as the reference); mask prompts; unseg only')
     parser.add_argument('--class-keyed', action='store_true',
                         help="give every class its own variant of the generator's pattern (one "
                         'more pass per class present; unseg only; see ProtectConfig.class_keyed)')
@@ -169,7 +171,7 @@ def main(argv=None) -> int:
                        allow_mixed_numerics=args.allow_mixed_numerics, workers=args.workers)
         if args.method != 'unseg' and (args.checkpoint or args.sam_checkpoint or
                                        args.class_keyed or args.pattern_upsample != 'bilinear'
-                                       or args.pattern_window):
+                                       or args.pattern_window is not None):
             raise ValueError(f'--checkpoint/--sam-checkpoint/--class-keyed/--pattern-upsample/'
                              f'--pattern-window are for --method unseg; {args.method!r} uses no '
                              f'generator')

@@ -78,7 +78,7 @@ class UnSegProtect(BaseTransform):
                  parity: str = 'default',
                  class_keyed: bool = False,
                  pattern_upsample: str = 'bilinear',
-                 pattern_window: int = 0) -> None:
+                 pattern_window: Optional[int] = None) -> None:
         if method == 'unseg' and checkpoint is None and cache is None:
             raise ValueError('UnSegProtect needs a generator checkpoint, a cache of protected '
                              'images, or both')

@@ -19,6 +19,14 @@ def is_trainable_name(name: str) -> bool:
 
 
 @MODELS.register_module()
+def checked_pattern_window(value) -> int:
+    """A generator's publishing window: 0 (the whole image) or a window side in pixels."""
+    if value < 0 or int(value) != value:
+        raise ValueError(f'pattern_window must be 0 (the whole image) or a window side in '
+                         f'pixels, got {value!r}')
+    return int(value)
+
+
 class UnSegGenerator(SAMBase):
     """Promptable perturbation generator fine-tuned from SAM.
 
@@ -36,6 +44,11 @@ class UnSegGenerator(SAMBase):
         pattern_gain: 1 (as decoded) or a factor the pattern is multiplied by before clipping to
             [-1, 1]: above 1, the pattern moves towards a full-budget square wave (every pixel at
             +-budget) without changing its signs.
+        pattern_window: publishing default, not used by :meth:`forward`: 0 (the whole image is
+            one frame, as the reference) or the side, in image pixels, of the windows the
+            protection code lets this generator see by default (``ProtectConfig.pattern_window``
+            left unset): the side of the scenes it was trained on, so that its pattern keeps the
+            scale in image pixels it was trained at on larger images.
         region_texture: see :class:`NoiseMaskDecoder` (0: off). With it, :meth:`forward` needs
             the object region (``region=``), which the protection code passes.
         region_texture_shift: see :class:`NoiseMaskDecoder` (training only).
@@ -54,6 +67,7 @@ class UnSegGenerator(SAMBase):
                  mask_prompt_value: float = 255.0,
                  pattern_highpass: int = 0,
                  pattern_gain: float = 1.0,
+                 pattern_window: int = 0,
                  region_texture: int = 0,
                  region_texture_shift: bool = False,
                  region_texture_zero_mean: bool = False,
@@ -68,6 +82,7 @@ class UnSegGenerator(SAMBase):
         if not pattern_gain >= 1.0:
             raise ValueError(f'pattern_gain must be >= 1, got {pattern_gain}')
         self.pattern_gain = float(pattern_gain)
+        self.pattern_window = checked_pattern_window(pattern_window)
         cfg = self.arch_cfg
         self.mask_decoder = NoiseMaskDecoder(
             transformer_dim=cfg['prompt_embed_dim'],
