@@ -11,7 +11,7 @@ scale = ('mini: synthetic natural-world datasets of 256 train / 48 val images (1
 data_root = 'data/mini'  # created by `make quickstart` (or by run.py when missing)
 # the bundled generator (unseg_mm.apis.checkpoint.BUNDLED_GENERATOR)
 generator = ('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-texture-'
-             'lr30-shift-rms2-orth-seed2-gain4.pth')
+             'lr30-shift-rms2-orth-seed2-gain4-window160.pth')
 seed = 0  # protection seed (class patterns of the baselines and controls, per-image draws)
 # Training seeds: every cell runs once per seed; tables give mean +- sd and mark an effect only
 # where the seed interval of protected / clean excludes 1.
@@ -89,7 +89,8 @@ methods = dict(
     # `generators`) as the tool publishes by default: one budget (8/255) on every pixel; on the
     # fully-labelled formats (ADE20K, Cityscapes, COCO panoptic) prompted with the things only,
     # the stuff classes protected as background (the format default, unseg_mm.apis.
-    # dataset_formats.DEFAULT_BACKGROUND_CLASSES; the reference code's `multi` mode)
+    # dataset_formats.DEFAULT_BACKGROUND_CLASSES; the reference code's `multi` mode); in its own
+    # 160 px windows (its checkpoint's pattern_window: two per Cityscapes image, one elsewhere)
     unseg=dict(method='unseg', checkpoint=generator, flat_budget=True),
     # ... prompted with every labelled region (the tool's --background-classes none): where every
     # pixel is labelled, the union of all regions is the whole frame
@@ -112,8 +113,13 @@ methods = dict(
                        pattern_upsample='nearest'),
     # ... with the pattern's scale fixed in image pixels (the tool's --pattern-window N: the
     # generator sees N x N windows; its pattern is a quarter of the frame, so N / 64 image pixels
-    # per pattern pixel). The mini images are 160 x 128 (VOC, ADE20K, COCO: 2.5 px per pattern
-    # pixel without windows) and 256 x 128 (Cityscapes: 4 px).
+    # per pattern pixel). The mini images are 160 x 128 (VOC, ADE20K, COCO) and 256 x 128
+    # (Cityscapes); the bundled generator's own window (its checkpoint's, the tool's default) is
+    # 160: 2.5 px per pattern pixel on all of them. unseg_whole_image: the whole image as one
+    # frame (--pattern-window 0, the reference's way; 4 px on Cityscapes, on the others the same
+    # as the default).
+    unseg_whole_image=dict(method='unseg', checkpoint=generator, flat_budget=True,
+                           pattern_window=0),
     unseg_window96=dict(method='unseg', checkpoint=generator, flat_budget=True,
                         pattern_window=96),
     unseg_window128=dict(method='unseg', checkpoint=generator, flat_budget=True,
@@ -368,15 +374,19 @@ studies = dict(
     # 2 px. A window as large as the image is the plain run, so unseg_window160 runs on
     # Cityscapes only and unseg_window256 on ADE20K only.
     window=dict(title="The generator's pattern at a fixed scale in image pixels (the tool's "
-                '--pattern-window N: N / 64 px per pattern pixel; without it 2.5 px on ADE20K, 4 '
-                'px on Cityscapes); 8/255 everywhere, clean val metric',
+                '--pattern-window N: N / 64 px per pattern pixel; by default the bundled '
+                "generator's own 160 px windows, 2.5 px on every task; unseg_whole_image: the "
+                'whole image as one frame, 4 px on Cityscapes); 8/255 everywhere, clean val '
+                'metric',
                 tasks=['cityscapes_deeplabv3', 'ade20k_mask2former', 'voc_deeplabv3',
                        'coco_dino'],
-                methods=['clean', 'uniform_flat', 'grating', 'unseg', 'unseg_window96',
+                methods=['clean', 'uniform_flat', 'grating', 'unseg', 'unseg_whole_image',
+                         'unseg_window96',
                          'unseg_window128',
                          'unseg_window160', 'unseg_window256', 'unseg_class_keyed_all_regions',
                          'unseg_class_keyed_all_regions_window160'],
-                method_tasks=dict(unseg_window96=['ade20k_mask2former'],
+                method_tasks=dict(unseg_whole_image=['cityscapes_deeplabv3'],
+                                  unseg_window96=['ade20k_mask2former'],
                                   unseg_window160=['cityscapes_deeplabv3'],
                                   unseg_window256=['ade20k_mask2former'],
                                   unseg_class_keyed_all_regions=['cityscapes_deeplabv3',

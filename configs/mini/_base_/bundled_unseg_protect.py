@@ -3,4 +3,4 @@
 unseg_protect = dict(
     type='UnSegProtect',
     checkpoint=('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-flat-'
-                'texture-lr30-shift-rms2-orth-seed2-gain4.pth'))
+                'texture-lr30-shift-rms2-orth-seed2-gain4-window160.pth'))
