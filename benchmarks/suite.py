@@ -332,14 +332,18 @@ def resolved_config_sha(config: str) -> str:
     return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def cell_key(suite: Config, cell: Cell) -> str:
+def cell_key(suite: Config, cell: Cell, protection: Optional[dict] = None) -> str:
+    """The digest results are recorded under: the task's run, ``protection`` (default: the
+    cell's :func:`protection_settings`), defence, schedule, seed and data."""
     config = suite.tasks[cell.task].config
     task = {k: suite.tasks[cell.task].get(k) for k in TASK_RUN_KEYS}
     task['resolved_config_sha'] = resolved_config_sha(config)
     weights = dict(_init_checkpoints(config))
     if weights:  # only keyed where present, so other tasks keep their keys
         task['init_checkpoints'] = weights
-    return _digest(dict(task=task, protection=protection_settings(suite, cell),
+    if protection is None:
+        protection = protection_settings(suite, cell)
+    return _digest(dict(task=task, protection=protection,
                         defence=suite.defences[cell.defence], schedule=cell.schedule,
                         seed=cell.seed, data=data_version(suite)))
 

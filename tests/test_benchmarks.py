@@ -568,3 +568,53 @@ def test_a_run_prunes_against_the_suite_file_as_it_reads_when_the_run_ends(tmp_p
                             str(tmp_path / 'results'), '--work-dir', str(tmp_path / 'w')]) == 0
     with open(results_path) as f:
         assert list(json.load(f)['cells']) == [added['key']]  # kept; the stale one dropped
+
+
+def test_rekey_carries_a_cell_over_only_where_the_published_images_are_the_same(
+        mini_root, tiny_generator_file, tmp_path):
+    """A generator file re-written with a publishing window its task's images never exceed
+    publishes the same images: its cells take the old records (marked so); a window that cuts
+    them publishes others, and nothing is carried."""
+    import rekey
+    from PIL import Image
+    from unseg_mm.apis.checkpoint import rewrite_generator
+    sizes = {Image.open(osp.join(mini_root, 'VOCdevkit/VOC2012/JPEGImages', name)).size
+             for name in os.listdir(osp.join(mini_root, 'VOCdevkit/VOC2012/JPEGImages'))}
+    assert len(sizes) == 1
+    side = max(sizes.pop())
+    files = {}
+    for name, window in (('old', None), ('same', side), ('cut', side // 2)):
+        files[name] = str(tmp_path / f'{name}.pth')
+        rewrite_generator(tiny_generator_file, files[name], pattern_window=window)
+
+    def suite_with(name):
+        path = tmp_path / f'suite_{name}.py'
+        path.write_text(
+            f"_base_ = '{osp.join(REPO_ROOT, 'benchmarks', 'suites', 'mini.py')}'\n"
+            f"methods = dict(unseg=dict(checkpoint='{files[name]}'))\n"
+            "studies = dict(_delete_=True, t=dict(title='one cell', tasks=['voc_deeplabv3'], "
+            "methods=['unseg'], defences=['none'], schedule=dict(voc_deeplabv3=2), "
+            "seeds=[0]))\n")
+        return str(path)
+
+    cell = Cell('t', 'voc_deeplabv3', 'unseg', 'none', schedule=2, seed=0)
+    old_suite = load_suite(suite_with('old'))
+    results_dir = tmp_path / 'results'
+    old_key = cell_key(old_suite, cell)
+    record_result(str(results_dir / 'results.json'), old_key, dict(
+        key=old_key, study='t', task='voc_deeplabv3', method='unseg', defence='none', seed=0,
+        schedule=2, metric='mIoU', value=12.5, protection=protection_settings(old_suite, cell)))
+    args = ['--data-root', mini_root, '--results-dir', str(results_dir),
+            '--work-dir', str(tmp_path / 'work')]
+    assert rekey.main(['--suite', suite_with('cut')] + args) == 0
+    cut_key = cell_key(load_suite(suite_with('cut')), cell)
+    with open(results_dir / 'results.json') as f:
+        assert cut_key not in json.load(f)['cells']
+    assert rekey.main(['--suite', suite_with('same')] + args) == 0
+    new_key = cell_key(load_suite(suite_with('same')), cell)
+    assert new_key not in (old_key, cut_key)
+    with open(results_dir / 'results.json') as f:
+        cells = json.load(f)['cells']
+    assert cells[new_key]['value'] == 12.5 and cells[new_key]['rekeyed_from'] == old_key
+    assert cells[new_key]['protection']['checkpoint'] == files['same']
+    assert cells[old_key]['value'] == 12.5  # the old record stays (run.py prunes it)
