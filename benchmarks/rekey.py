@@ -115,7 +115,11 @@ def main(argv=None) -> int:
     data_root = args.data_root or osp.join(ROOT, suite.data_root)
     results_dir = args.results_dir or osp.join(ROOT, 'benchmarks', 'results', name)
     results_path = osp.join(results_dir, 'results.json')
-    work = args.work_dir or osp.join(ROOT, 'work_dirs', 'benchmarks', name, 'rekey')
+    scratch = args.work_dir or osp.join(ROOT, 'work_dirs', 'benchmarks', name, 'rekey')
+    import torch
+    # a destination pins its numerical path: copies made with other thread counts cannot be
+    # compared byte for byte, so each count has its own scratch
+    work = osp.join(scratch, f'threads{torch.get_num_threads()}')
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip() or None
     with open(results_path) as f:
@@ -166,8 +170,8 @@ def main(argv=None) -> int:
         with locked_results(results_path) as results:
             for key, record in carried.items():
                 results['cells'].setdefault(key, record)
-    if osp.isdir(work) and args.work_dir is None:
-        shutil.rmtree(work)
+    if osp.isdir(scratch) and args.work_dir is None:
+        shutil.rmtree(scratch)
     print(f'{len(carried)} cells carried over; {missing} cells without a candidate')
     return 0
 
