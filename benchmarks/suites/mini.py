@@ -120,6 +120,17 @@ methods = dict(
     # as the default).
     unseg_whole_image=dict(method='unseg', checkpoint=generator, flat_budget=True,
                            pattern_window=0),
+    # ... and the options above that way (measured on Cityscapes before the window was the
+    # default)
+    unseg_all_regions_whole_image=dict(method='unseg', checkpoint=generator, flat_budget=True,
+                                       background_classes=[], pattern_window=0),
+    unseg_class_keyed_whole_image=dict(method='unseg', checkpoint=generator, flat_budget=True,
+                                       class_keyed=True, pattern_window=0),
+    unseg_class_keyed_all_regions_whole_image=dict(method='unseg', checkpoint=generator,
+                                                   flat_budget=True, class_keyed=True,
+                                                   background_classes=[], pattern_window=0),
+    unseg_nearest_whole_image=dict(method='unseg', checkpoint=generator, flat_budget=True,
+                                   pattern_upsample='nearest', pattern_window=0),
     unseg_window96=dict(method='unseg', checkpoint=generator, flat_budget=True,
                         pattern_window=96),
     unseg_window128=dict(method='unseg', checkpoint=generator, flat_budget=True,
@@ -303,7 +314,9 @@ studies = dict(
                 "tool's default there); 8/255 everywhere, clean val metric",
                 tasks=['ade20k_mask2former', 'cityscapes_deeplabv3',
                        'coco_mask2former_panoptic'],
-                methods=['clean', 'uniform_flat', 'grating', 'unseg_all_regions', 'unseg'],
+                methods=['clean', 'uniform_flat', 'grating', 'unseg_all_regions', 'unseg',
+                         'unseg_all_regions_whole_image'],
+                method_tasks=dict(unseg_all_regions_whole_image=['cityscapes_deeplabv3']),
                 defences=['none'], layout='rows'),
     main=dict(title='Clean vs protected training data (clean val metric; unseg at 8/255 '
               'everywhere, the baselines at 8/255 objects, 2/255 elsewhere)',
@@ -379,7 +392,14 @@ studies = dict(
                tasks=['voc_deeplabv3', 'ade20k_mask2former', 'cityscapes_deeplabv3',
                       'coco_mask2former_panoptic', 'coco_mask2former_instance'],
                methods=['clean', 'uniform_flat', 'grating', 'ar', 'unseg', 'unseg_class_keyed',
-                        'unseg_class_keyed_all_regions', 'unseg_nearest'],
+                        'unseg_class_keyed_all_regions', 'unseg_nearest',
+                        'unseg_class_keyed_whole_image',
+                        'unseg_class_keyed_all_regions_whole_image',
+                        'unseg_nearest_whole_image'],
+               method_tasks=dict(
+                   unseg_class_keyed_whole_image=['cityscapes_deeplabv3'],
+                   unseg_class_keyed_all_regions_whole_image=['cityscapes_deeplabv3'],
+                   unseg_nearest_whole_image=['cityscapes_deeplabv3']),
                defences=['none'], seeds=[0, 1], layout='rows'),
     # The pattern's scale in image pixels: Cityscapes (256 x 128 images, 4 px per pattern pixel
     # without windows) at the other tasks' 2.5 px (window 160) and at 2 px (window 128); ADE20K
