@@ -18,7 +18,6 @@ def is_trainable_name(name: str) -> bool:
     return 'noise' in name
 
 
-@MODELS.register_module()
 def checked_pattern_window(value) -> int:
     """A generator's publishing window: 0 (the whole image) or a window side in pixels."""
     if value < 0 or int(value) != value:
@@ -27,6 +26,7 @@ def checked_pattern_window(value) -> int:
     return int(value)
 
 
+@MODELS.register_module()
 class UnSegGenerator(SAMBase):
     """Promptable perturbation generator fine-tuned from SAM.
 
