@@ -21,6 +21,7 @@ drops the records of cells no study defines).
 import argparse
 import copy
 import fnmatch
+import functools
 import json
 import os
 import os.path as osp
@@ -36,13 +37,6 @@ from suite import (cell_key, expand, load_suite, locked_results, protect_train_s
 
 # settings a candidate may differ in (besides the RECORDED_WHERE_SET fields)
 GENERATOR_FIELDS = ('checkpoint', 'checkpoint_sha')
-_WEIGHTS = {}
-
-
-def weights_of(checkpoint: str) -> str:
-    if checkpoint not in _WEIGHTS:
-        _WEIGHTS[checkpoint] = weights_digest(checkpoint)
-    return _WEIGHTS[checkpoint]
 
 
 def published_files(dst: str) -> dict:
@@ -56,6 +50,7 @@ def published_files(dst: str) -> dict:
             for image in manifest['images']}
 
 
+@functools.lru_cache(maxsize=None)
 def weights_digest(checkpoint: str) -> str:
     """SHA-256 over a generator file's tensors (names, dtypes, shapes, values), not its metadata."""
     import hashlib
@@ -86,7 +81,7 @@ def candidates(suite, cell, settings: dict, records: dict):
         if {k: v for k, v in old.items() if k not in free} != fixed:
             continue
         if not osp.isfile(osp.join(ROOT, old['checkpoint'])) or \
-                weights_of(old['checkpoint']) != weights_of(settings['checkpoint']):
+                weights_digest(old['checkpoint']) != weights_digest(settings['checkpoint']):
             continue
         if cell_key(suite, cell, protection=old) == key:
             yield key, record
@@ -106,9 +101,10 @@ def main(argv=None) -> int:
     parser.add_argument('--dry-run', action='store_true',
                         help='list the cells and their candidates, protect nothing')
     args = parser.parse_args(argv)
+    import torch
+
     import unseg_mm  # noqa: F401  (compat shims and registrations)
     if args.num_threads:
-        import torch
         torch.set_num_threads(args.num_threads)
     suite = load_suite(args.suite)
     name = osp.splitext(osp.basename(args.suite))[0]
@@ -116,7 +112,6 @@ def main(argv=None) -> int:
     results_dir = args.results_dir or osp.join(ROOT, 'benchmarks', 'results', name)
     results_path = osp.join(results_dir, 'results.json')
     scratch = args.work_dir or osp.join(ROOT, 'work_dirs', 'benchmarks', name, 'rekey')
-    import torch
     # a destination pins its numerical path: copies made with other thread counts cannot be
     # compared byte for byte, so each count has its own scratch
     work = osp.join(scratch, f'threads{torch.get_num_threads()}')
