@@ -983,30 +983,30 @@ def test_pipelined_tool_output_does_not_depend_on_workers_or_batches(mini_root,
                  str(tmp_path / 'x')) == 2
 
 
-def test_file_mode_is_read_without_racing_the_umask(monkeypatch):
-    """The tool's writer threads ask for the file mode at once: the process umask stays what it
-    was and every answer agrees (two unlocked umask swaps used to interleave and leave it at 0,
-    publishing world-writable files); where /proc cannot be read the swap is locked."""
-    import builtins
+def test_written_files_get_the_umask_mode_from_many_threads(tmp_path):
+    """The tool writes from several threads: every file it renames into place has the mode any
+    new file gets under the process umask (never mkstemp's private 0600, never world-writable),
+    and writing leaves the umask as it was (it is never swapped)."""
+    import stat
     from concurrent.futures import ThreadPoolExecutor
     from unseg_mm.apis import fileio
+    src = tmp_path / 'src.bin'
+    src.write_bytes(b'x' * 100)
     interval = sys.getswitchinterval()
     old = os.umask(0o027)
     sys.setswitchinterval(1e-6)
     try:
+        def write(i):
+            if i % 2:
+                fileio.atomic_write(str(tmp_path / f'w{i}.png'), b'data')
+            else:
+                fileio.atomic_copy(str(src), str(tmp_path / f'c{i}.png'))
         with ThreadPoolExecutor(8) as pool:
-            modes = set(pool.map(lambda _: fileio.default_file_mode(), range(20000)))
+            list(pool.map(write, range(400)))
+        modes = {stat.S_IMODE(os.stat(p).st_mode) for p in tmp_path.glob('[wc]*.png')}
         assert modes == {0o640} and os.umask(0o027) == 0o027
-        real_open = builtins.open
-
-        def no_proc(path, *args, **kwargs):
-            if str(path).startswith('/proc'):
-                raise OSError('no /proc here')
-            return real_open(path, *args, **kwargs)
-        monkeypatch.setattr(builtins, 'open', no_proc)
-        with ThreadPoolExecutor(8) as pool:
-            modes = set(pool.map(lambda _: fileio.default_file_mode(), range(20000)))
-        assert modes == {0o640} and os.umask(0o027) == 0o027
+        assert len(list(tmp_path.glob('[wc]*.png'))) == 400
+        assert not list(tmp_path.glob('.tmp_*'))
     finally:
         sys.setswitchinterval(interval)
         os.umask(old)

@@ -5,10 +5,9 @@ import os
 import os.path as osp
 import pickle
 import shutil
-import tempfile
-import threading
+import secrets
 from contextlib import contextmanager
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Tuple
 
 import torch
 
@@ -21,31 +20,42 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-_UMASK_LOCK = threading.Lock()
+def _create_temp(folder: str) -> Tuple[int, str]:
+    """A new empty file beside the final one: (open write descriptor, path).
+
+    Created with mode 0666, so the kernel applies the process umask exactly as for any new file
+    (``tempfile.mkstemp`` makes 0600, which renaming would publish); the umask is never read or
+    swapped, so writer threads cannot race on it. '.partial', never the final extension: dataset
+    classes that scan folders for *.jpg / *.png must not pick up an unfinished file (and
+    torch.save needs some extension).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_CLOEXEC', 0)
+    for _ in range(100):
+        tmp = osp.join(folder, f'.tmp_{secrets.token_hex(6)}.partial')
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f'no free temporary file name in {folder}')
 
 
-def current_umask() -> int:
-    """The process umask, read without changing it: from ``/proc`` where the kernel shows it
-    (Linux). Elsewhere it can only be read by setting another one and back; that is done under a
-    lock (the tool writes from several threads: two unlocked swaps can interleave and leave the
-    process umask at the swapped-in value) and swaps in 0o077, so that a file another thread
-    creates in that instant is private rather than open to everyone."""
+@contextmanager
+def _atomic_target(path: str) -> Iterator[Tuple[int, str]]:
+    """(descriptor, temporary path) beside ``path``, renamed to ``path`` when the block succeeds;
+    the descriptor is closed on the way out. A crash or exception inside the block never leaves a
+    file under the final name."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = _create_temp(folder)
     try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('Umask:'):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    with _UMASK_LOCK:
-        umask = os.umask(0o077)
-        os.umask(umask)
-    return umask
-
-
-def default_file_mode() -> int:
-    """Permissions of a newly created file under the current umask (mkstemp makes 0600)."""
-    return 0o666 & ~current_umask()
+        try:
+            yield fd, tmp
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
 
 
 @contextmanager
@@ -54,28 +64,17 @@ def atomic_output(path: str) -> Iterator[str]:
 
     A crash or exception inside the block never leaves a file under the final name.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    # '.partial', never the final extension: dataset classes that scan folders for *.jpg / *.png
-    # must not pick up an unfinished file (and torch.save needs some extension).
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.partial', dir=folder)
-    os.close(fd)
-    try:
+    with _atomic_target(path) as (_, tmp):
         yield tmp
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def atomic_write(path: str, data: bytes) -> None:
     """Write ``data`` durably under a temporary name beside ``path``, then rename it into place."""
-    with atomic_output(path) as tmp:
-        with open(tmp, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+    with _atomic_target(path) as (fd, _):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
 
 
 def atomic_copy(src: str, dst: str) -> None:

@@ -3,8 +3,8 @@ a destination was started with, and the manifest merged from the shards.
 
 Layout under ``<dst>/.unseg_progress/``: ``settings.json`` (the protection settings, checked on
 resume), ``numerics.json`` (the numerical path pinned by the first run), and per shard
-``shard-KKKK-of-NNNN.jsonl`` (one JSON entry per finished item, appended and fsynced; the latest
-entry of an item wins; a line cut by a kill is ignored and the item redone),
+``shard-KKKK-of-NNNN.jsonl`` (one JSON entry per finished item, appended, fsynced when the shard
+ends; the latest entry of an item wins; a line cut by a kill is ignored and the item redone),
 ``.numerics.json`` (the paths it ran on) and ``.done.json`` (written when the shard finished).
 """
 import hashlib
@@ -69,8 +69,15 @@ def append_record(path: str, entry: dict) -> None:
     append_records(path, [entry])
 
 
-def append_records(path: str, entries: Sequence[dict]) -> None:
-    """Append entries to a progress file in one durable write (one line each, then fsync)."""
+def append_records(path: str, entries: Sequence[dict], durable: bool = True) -> None:
+    """Append entries to a progress file in one write (one line each), then fsync unless
+    ``durable`` is False.
+
+    The tool appends without fsync and syncs the file once when the shard ends
+    (:func:`sync_file`): a record only saves work, it is never trusted alone (``is_done``
+    re-hashes the source and the written file), so one lost to a power cut costs only its
+    recomputation, while an fsync per batch would keep the generator waiting on the disk.
+    """
     os.makedirs(osp.dirname(path), exist_ok=True)
     text = ''.join(json.dumps(entry, sort_keys=True) + '\n' for entry in entries)
     with open(path, 'ab+') as f:
@@ -82,7 +89,18 @@ def append_records(path: str, entries: Sequence[dict]) -> None:
                 text = '\n' + text
         f.write(text.encode())
         f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            os.fsync(f.fileno())
+
+
+def sync_file(path: str) -> None:
+    """fsync ``path`` (its appended records reach the disk before the shard is marked done)."""
+    if osp.isfile(path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def is_done(entry: Optional[dict], src_path: str, dst_path: str) -> bool:

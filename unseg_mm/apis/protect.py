@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.generator import UnSegGenerator
+from ..models.generator import UnSegGenerator, checked_pattern_window
 from ..models.prompts import Prompts, masks_to_boxes, sample_points
 from ..structures import ImagePrompts, ProtectResult  # noqa: F401  (re-exported)
 from .publish import object_union, publish, region_linf
@@ -127,10 +127,13 @@ class ProtectConfig:
         if self.pattern_upsample != 'bilinear' and self.parity != 'default':
             raise ValueError("parity='reference' upsamples the pattern bilinearly, as the "
                              "official code does: use pattern_upsample='bilinear'")
-        if self.pattern_window is not None and (
-                self.pattern_window < 0 or int(self.pattern_window) != self.pattern_window):
-            raise ValueError(f'pattern_window must be None (the generator\'s own), 0 (the whole '
-                             f'image) or a window side in pixels, got {self.pattern_window!r}')
+        if self.pattern_window is not None:
+            try:
+                checked_pattern_window(self.pattern_window)
+            except (TypeError, ValueError):
+                raise ValueError(f'pattern_window must be None (the generator\'s own), 0 (the '
+                                 f'whole image) or a window side in pixels, got '
+                                 f'{self.pattern_window!r}') from None
         if self.pattern_window and (self.parity != 'default' or self.prompt_type != 'mask'):
             raise ValueError("pattern_window prompts every window with the objects' masks inside "
                              "it (an empty one where it has none): use prompt_type='mask' and "
@@ -436,11 +439,13 @@ def apply_pattern(image: np.ndarray, pattern: Optional[torch.Tensor], prompt: Im
     if pattern is None:
         return ProtectResult(image.copy(), 0, 0, 0)
     region = object_union(prompt, image.shape[:2])
-    budget = np.where(region, cfg.eps_object, cfg.eps_background).astype(np.float32) * 255.0
-    delta = pattern.numpy().transpose(1, 2, 0)  # H x W x 3, RGB
-    if channel_order == 'bgr':
-        delta = delta[..., ::-1]
-    return publish(image, image.astype(np.float32) + delta * budget[..., None], prompt, region)
+    budget = np.where(region, np.float32(cfg.eps_object),
+                      np.float32(cfg.eps_background)) * np.float32(255.0)
+    delta = pattern.numpy()  # 3 x H x W, RGB: scaled plane by plane, then added pixel-wise
+    scaled = (delta[::-1] if channel_order == 'bgr' else delta) * budget
+    changed = image.astype(np.float32)
+    changed += scaled.transpose(1, 2, 0)
+    return publish(image, changed, prompt, region)
 
 
 def _reference_frame(image: np.ndarray, frame: int, channel_order: str) -> torch.Tensor:

@@ -48,7 +48,7 @@ from .fileio import (atomic_copy, atomic_write, check_source_and_destination,
                      copy_unless_identical, file_sha256)
 from .progress import (MANIFEST, Status, append_records, check_same_settings, is_done,
                        merge_manifest, numerics_id, pin_numerics, read_records, shard_file,
-                       write_shard_summary)
+                       sync_file, write_shard_summary)
 from .protect import RECORDED_WHERE_SET, ProtectConfig, is_kept_clean
 from .writer import PREVIEW, check_lossless, encode_image, write_preview
 
@@ -241,6 +241,8 @@ class ProtectionRun:
             if pool:
                 pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
+        with self.timer('record'):
+            sync_file(self.shard_file)
         summary.seconds = time.time() - start
         summary.stage_seconds = dict(self.stage_seconds)
         write_shard_summary(self.shard_file, dict(
@@ -262,8 +264,9 @@ class ProtectionRun:
 
     def _record(self, writes: deque, keep: int, summary: Summary, bar) -> None:
         """Record finished items in dataset order until at most ``keep`` are outstanding (the
-        oldest are waited for); one durable append for the group. A record is appended only
-        after its file is in place, so a killed run recomputes, never trusts, the rest."""
+        oldest are waited for); one append for the group (synced to disk when the shard ends).
+        A record is appended only after its file is in place, so a killed run recomputes, never
+        trusts, the rest."""
         entries = []
         while writes and (len(writes) > keep or writes[0][1].done()):
             rel, future = writes.popleft()
@@ -283,7 +286,7 @@ class ProtectionRun:
             bar.update(1)
         if entries:
             with self.timer('record'):
-                append_records(self.shard_file, entries)
+                append_records(self.shard_file, entries, durable=False)
 
     def _publish(self, rel: str, original: np.ndarray, prompt: ImagePrompts,
                  protected) -> dict:

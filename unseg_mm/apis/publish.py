@@ -8,6 +8,7 @@ the change is measured (L-inf, grey levels) inside the union of the objects and 
 """
 from typing import Optional, Tuple
 
+import cv2
 import numpy as np
 
 from ..structures import ImagePrompts, ProtectResult
@@ -24,8 +25,9 @@ def object_union(prompt: ImagePrompts, shape: Tuple[int, int]) -> np.ndarray:
 def region_linf(original: np.ndarray, published: np.ndarray,
                 region: np.ndarray) -> Tuple[int, int]:
     """Largest change (grey levels, over channels) inside ``region`` and outside it."""
-    diff = np.abs(published.astype(np.int16) - original.astype(np.int16)).max(axis=2)
-    return int(diff[region].max(initial=0)), int(diff[~region].max(initial=0))
+    diff = cv2.absdiff(published, original)  # uint8 |published - original|, exact
+    diff = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])
+    return int(np.where(region, diff, 0).max()), int(np.where(region, 0, diff).max())
 
 
 def publish(image: np.ndarray, changed: np.ndarray, prompt: ImagePrompts,
@@ -41,5 +43,6 @@ def publish(image: np.ndarray, changed: np.ndarray, prompt: ImagePrompts,
     if prompt.keep_clean is not None:
         keep = prompt.keep_clean.astype(bool) & ~region
         changed[keep] = image[keep]
-    published = np.clip(np.rint(changed), 0, 255).astype(np.uint8)
+    np.rint(changed, out=changed)
+    published = np.clip(changed, 0, 255, out=changed).astype(np.uint8)
     return ProtectResult(published, *region_linf(image, published, region), len(prompt.objects))

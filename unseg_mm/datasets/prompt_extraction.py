@@ -43,12 +43,20 @@ def _select(objects: List[np.ndarray], labels: List[int], shape,
                         keep_clean=_union(others, shape) if others else None)
 
 
+def present_labels(seg_map: np.ndarray) -> List[int]:
+    """The sorted label values in ``seg_map`` (``np.unique``'s answer; by counting for the
+    usual 8- and 16-bit maps, several times faster than its sort)."""
+    if seg_map.dtype in (np.uint8, np.uint16):
+        return np.flatnonzero(np.bincount(seg_map.ravel())).tolist()
+    return [int(v) for v in np.unique(seg_map)]
+
+
 def objects_from_semantic(seg_map: np.ndarray, ignore_labels: Sequence[int] = (255, ),
                           background_labels: Sequence[int] = (),
                           classes: Optional[Sequence[int]] = None) -> ImagePrompts:
     """One object per class region of a semantic map (ignore and background labels excluded)."""
-    labels = [int(v) for v in np.unique(seg_map)
-              if int(v) not in set(ignore_labels) | set(background_labels)]
+    skip = set(ignore_labels) | set(background_labels)
+    labels = [v for v in present_labels(seg_map) if v not in skip]
     return _select([seg_map == v for v in labels], labels, seg_map.shape, classes)
 
 
@@ -121,13 +129,14 @@ def objects_from_results(results: dict, source: str = 'auto',
         seg = results.get('gt_seg_map')
         if seg is not None:  # panoptic: add the stuff regions not covered by thing instances
             things = _union(objects, shape)
-            for v in np.unique(seg):
-                if int(v) in set(ignore_labels) | set(background_labels):
+            skip = set(ignore_labels) | set(background_labels)
+            for v in present_labels(seg):
+                if v in skip:
                     continue
                 region = (seg == v) & ~things
                 if region.any():
                     objects.append(region)
-                    labels.append(int(v))
+                    labels.append(v)
         return _select(objects, labels, shape, classes)
     if source == 'polygons':
         insts = [i for i in results['instances'] if 'mask' in i]
