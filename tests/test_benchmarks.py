@@ -456,10 +456,15 @@ def test_throughput_cell_measures_serial_and_pipelined_tool_and_bf16_difference(
     both tool runs, their stage shares and the bf16-vs-float32 pixel difference are reported."""
     import throughput
     row = throughput.run_cell('tiny', 2, 'cpu', str(tmp_path), repeats=1, dtype='bfloat16',
-                              tool_images=4)
-    assert row['tool_images'] == 4 and row['dtype'] == 'bfloat16'
+                              tool_images=4, rounds=2, min_seconds=0, steady_factor=2)
+    assert row['steady_images'] == 8 and row['tool_w2_steady_ms_per_image'] > 0
+    low, high = row['tool_w2_steady_over_forward_range']
+    assert 0 < low <= row['tool_w2_steady_over_forward'] <= high
+    assert row['tool_images'] == 4 and row['dtype'] == 'bfloat16' and row['tool_rounds'] == 2
     for workers in (0, 2):
         assert row[f'tool_w{workers}_ms_per_image'] > 0
+        low, high = row[f'tool_w{workers}_over_forward_range']
+        assert 0 < low <= row[f'tool_w{workers}_over_forward'] <= high
         shares = row[f'stages_w{workers}']
         assert {'decode', 'generator', 'encode', 'hash', 'write'} <= set(shares)
         assert abs(sum(shares.values()) - 1) < 1e-6
@@ -472,6 +477,7 @@ def test_throughput_cell_measures_serial_and_pipelined_tool_and_bf16_difference(
     throughput.write_table(str(throughput_dir))
     table = (throughput_dir / 'results.md').read_text()
     assert '| tiny | bfloat16 | 256 | 160x128 | 2 |' in table and 'max ' in table
+    assert 'medians over rounds (tiny: 2)' in table and f'{low:.2f}-{high:.2f})' in table
 
 
 def test_separability_probes_read_pattern_amplitude_and_spectrum_apart():
