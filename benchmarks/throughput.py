@@ -36,6 +36,23 @@ IMAGE_SIZE = {'tiny': (128, 160), 'vit_b': (768, 1024)}
 STEADY_FACTOR = 4
 
 
+def cpu_model() -> str:
+    """The CPU's model name and its vector / matrix extensions (bf16 speed depends on them: on a
+    CPU without AVX512-BF16 or AMX, bfloat16 autocast is emulated and slower than float32)."""
+    from unseg_mm.apis.progress import cpu_isa_flags
+    name = 'CPU'
+    try:
+        with open('/proc/cpuinfo') as f:
+            name = next(line.split(':', 1)[1].strip() for line in f
+                        if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    # 'smep' (an x86 protection bit) matches the ARM 'sme' prefix there; the pinned numerical
+    # paths keep it (constant per host), the description here does not
+    flags = [f for f in cpu_isa_flags() or [] if f != 'smep']
+    return f'{name} [{" ".join(flags) if flags else "no AVX-512 / AMX"}]'
+
+
 def _generator_file(arch: str, work: str) -> str:
     import torch
     from unseg_mm.apis.checkpoint import save_generator
@@ -265,7 +282,7 @@ def main(argv=None):
         rows.append(json.loads(lines[-1][len('RESULT '):]))
         print(rows[-1])
     device_name = torch.cuda.get_device_name() if args.device.startswith('cuda') else \
-        f'{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores'
+        f'{cpu_model()} ({platform.machine()}), {os.cpu_count()} cores'
     out = args.out or default_out
     os.makedirs(out, exist_ok=True)
     command = ' '.join(['python benchmarks/throughput.py'] + list(argv if argv is not None
