@@ -285,8 +285,12 @@ def main(argv=None):
         f'{cpu_model()} ({platform.machine()}), {os.cpu_count()} cores'
     out = args.out or default_out
     os.makedirs(out, exist_ok=True)
-    command = ' '.join(['python benchmarks/throughput.py'] + list(argv if argv is not None
-                                                                  else sys.argv[1:]))
+    given = list(argv if argv is not None else sys.argv[1:])
+    for option in ('--previous-label', '--work-dir'):  # no bearing on the figures
+        while option in given:
+            at = given.index(option)
+            del given[at:at + 2]
+    command = ' '.join(['python benchmarks/throughput.py'] + given)
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()
     meta = dict(device=device_name, torch=torch.__version__, threads=torch.get_num_threads(),
