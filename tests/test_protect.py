@@ -1049,6 +1049,25 @@ def test_publish_helper_restores_kept_pixels_rounds_and_measures():
     assert np.array_equal(object_union(ImagePrompts(), (2, 3)), np.zeros((2, 3), bool))
 
 
+def test_region_linf_and_label_sets_match_the_plain_numpy_answers():
+    """The tool's faster per-image helpers give numpy's answers: the L-inf change per region
+    (also for strided views and empty or full regions) and the labels present in a map."""
+    from unseg_mm.apis.publish import region_linf
+    from unseg_mm.datasets.prompt_extraction import present_labels
+    rng = np.random.default_rng(0)
+    original = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    published = np.clip(original.astype(np.int16) + rng.integers(-9, 10, original.shape),
+                        0, 255).astype(np.uint8)
+    for region in (rng.random((24, 32)) < 0.3, np.zeros((24, 32), bool), np.ones((24, 32), bool)):
+        for a, b in ((original, published), (original[..., ::-1], published[..., ::-1])):
+            diff = np.abs(b.astype(np.int16) - a.astype(np.int16)).max(axis=2)
+            assert region_linf(a, b, region) == (int(diff[region].max(initial=0)),
+                                                 int(diff[~region].max(initial=0)))
+    for dtype, high in ((np.uint8, 256), (np.uint16, 3000), (np.int64, 40), (np.int32, 5)):
+        seg = rng.integers(0, high, (16, 16)).astype(dtype)
+        assert present_labels(seg) == [int(v) for v in np.unique(seg)]
+
+
 def test_numerical_path_names_the_cpu_extensions(tmp_path, caplog):
     """The ISA extensions decide oneDNN's kernels: another set is another path; a destination
     pinned before the field existed is compared without it."""

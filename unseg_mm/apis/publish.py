@@ -25,7 +25,8 @@ def object_union(prompt: ImagePrompts, shape: Tuple[int, int]) -> np.ndarray:
 def region_linf(original: np.ndarray, published: np.ndarray,
                 region: np.ndarray) -> Tuple[int, int]:
     """Largest change (grey levels, over channels) inside ``region`` and outside it."""
-    diff = cv2.absdiff(published, original)  # uint8 |published - original|, exact
+    # uint8 |published - original|, exact (cv2 wants positive strides: views are copied)
+    diff = cv2.absdiff(np.ascontiguousarray(published), np.ascontiguousarray(original))
     diff = np.maximum(np.maximum(diff[..., 0], diff[..., 1]), diff[..., 2])
     return int(np.where(region, diff, 0).max()), int(np.where(region, 0, diff).max())
 
