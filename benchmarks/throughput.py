@@ -115,20 +115,24 @@ def run_cell(arch: str, batch: int, device: str, work: str, repeats: int, dtype:
     x = torch.rand(batch, 3, frame, frame, device=device)
     masks = torch.zeros(batch, 1, frame, frame, device=device)
     masks[:, :, frame // 4:3 * frame // 4, frame // 4:3 * frame // 4] = 1
-    def forward_ms_per_image() -> float:
-        """ms per image of the bare forward pass: ``repeats`` batches, and at least a second."""
-        with torch.no_grad(), autocast:
+
+    def ms_per_image(step) -> float:
+        """ms per image of ``step()`` (one batch): ``repeats`` batches, and at least
+        ``min_seconds``."""
+        sync()
+        start, done = time.perf_counter(), 0
+        while done < repeats or time.perf_counter() - start < min_seconds:
+            step()
             sync()
-            start, done = time.perf_counter(), 0
-            while done < repeats or time.perf_counter() - start < min_seconds:
-                generator(x, Prompts(masks=masks), region=masks)
-                sync()
-                done += 1
+            done += 1
         return 1000 * (time.perf_counter() - start) / (done * batch)
 
-    with torch.no_grad(), autocast:
-        generator(x, Prompts(masks=masks), region=masks)  # warm-up
-    forward_ms = [forward_ms_per_image()]
+    def forward():
+        with torch.no_grad(), autocast:
+            generator(x, Prompts(masks=masks), region=masks)
+
+    forward()  # warm-up
+    forward_ms = [ms_per_image(forward)]
 
     h, w = IMAGE_SIZE[arch]
     rng = np.random.default_rng(0)
@@ -138,14 +142,8 @@ def run_cell(arch: str, batch: int, device: str, work: str, repeats: int, dtype:
     prompts = [ImagePrompts(objects=[obj])] * batch
     cfg = ProtectConfig(device=device, batch_size=batch, dtype=dtype)
     keys = [f'{i}.jpg' for i in range(batch)]
-    protect(images, prompts, generator, cfg, keys)
-    sync()
-    start, done = time.perf_counter(), 0
-    while done < repeats or time.perf_counter() - start < min_seconds:
-        protect(images, prompts, generator, cfg, keys)
-        sync()
-        done += 1
-    protect_ms = 1000 * (time.perf_counter() - start) / (done * batch)
+    protect(images, prompts, generator, cfg, keys)  # warm-up
+    protect_ms = ms_per_image(lambda: protect(images, prompts, generator, cfg, keys))
 
     # The tool on a mini VOC set of that image size: one step at a time (--workers 0, the
     # tool before pipelining) and pipelined (--workers 2, the default).
@@ -169,7 +167,7 @@ def run_cell(arch: str, batch: int, device: str, work: str, repeats: int, dtype:
     runs, outputs = {0: [], 2: []}, {}
     for _ in range(rounds):
         for workers in (0, 2):
-            fwd = forward_ms_per_image()
+            fwd = ms_per_image(forward)
             forward_ms.append(fwd)
             outputs[workers] = osp.join(tempfile.mkdtemp(dir=work), 'voc')
             run = _tool_run(src, outputs[workers], generator_file, device, batch, workers, dtype)

@@ -77,6 +77,16 @@ def atomic_write(path: str, data: bytes) -> None:
         os.fsync(fd)
 
 
+def sync_file(path: str) -> None:
+    """fsync ``path`` (e.g. a progress file's appended records, before its shard is marked done)."""
+    if osp.isfile(path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def atomic_copy(src: str, dst: str) -> None:
     """Copy ``src`` to ``dst`` through a temporary name (never a half-copied ``dst``)."""
     with atomic_output(dst) as tmp:

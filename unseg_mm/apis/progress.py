@@ -93,16 +93,6 @@ def append_records(path: str, entries: Sequence[dict], durable: bool = True) -> 
             os.fsync(f.fileno())
 
 
-def sync_file(path: str) -> None:
-    """fsync ``path`` (its appended records reach the disk before the shard is marked done)."""
-    if osp.isfile(path):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def is_done(entry: Optional[dict], src_path: str, dst_path: str) -> bool:
     """Whether a recorded item is finished: not failed, and both its source and its written file
     still have the recorded SHA-256."""

@@ -45,10 +45,10 @@ from ..structures import ImagePrompts, sample_key
 from .dataset_formats import background_class_names, format_spec, list_files
 from .dataset_samples import build_samples, check_image_file, class_ids, loading_pipeline
 from .fileio import (atomic_copy, atomic_write, check_source_and_destination,
-                     copy_unless_identical, file_sha256)
+                     copy_unless_identical, file_sha256, sync_file)
 from .progress import (MANIFEST, Status, append_records, check_same_settings, is_done,
                        merge_manifest, numerics_id, pin_numerics, read_records, shard_file,
-                       sync_file, write_shard_summary)
+                       write_shard_summary)
 from .protect import RECORDED_WHERE_SET, ProtectConfig, is_kept_clean
 from .writer import PREVIEW, check_lossless, encode_image, write_preview
 
