@@ -1013,17 +1013,17 @@ def test_written_files_get_the_umask_mode_from_many_threads(tmp_path):
 
 
 def test_progress_records_latest_entry_wins_and_cut_lines_are_redone(tmp_path):
-    from unseg_mm.apis.progress import Status, append_record, read_records
+    from unseg_mm.apis.progress import Status, append_records, read_records
     path = str(tmp_path / 'p' / 'shard-0000-of-0001.jsonl')
-    append_record(path, dict(path='a.jpg', status=Status.FAILED.value, error='x'))
-    append_record(path, dict(path='b.jpg', status=Status.CLEAN_MIX.value))
-    append_record(path, dict(path='a.jpg', status=Status.PROTECTED.value))
+    append_records(path, [dict(path='a.jpg', status=Status.FAILED.value, error='x')])
+    append_records(path, [dict(path='b.jpg', status=Status.CLEAN_MIX.value)])
+    append_records(path, [dict(path='a.jpg', status=Status.PROTECTED.value)])
     with open(path, 'a') as f:
         f.write('{"path": "c.jpg", "sta')  # a line cut by a kill
     records = read_records(path)
     assert sorted(records) == ['a.jpg', 'b.jpg']
     # the resumed run's first entry is not swallowed by the cut line
-    append_record(path, dict(path='d.jpg', status=Status.CLEAN_MIX.value))
+    append_records(path, [dict(path='d.jpg', status=Status.CLEAN_MIX.value)])
     assert sorted(read_records(path)) == ['a.jpg', 'b.jpg', 'd.jpg']
     assert Status(records['a.jpg']['status']) is Status.PROTECTED
     assert Status(records['b.jpg']['status']).published_clean

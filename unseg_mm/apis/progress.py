@@ -64,19 +64,13 @@ def read_records(path: str) -> Dict[str, dict]:
     return entries
 
 
-def append_record(path: str, entry: dict) -> None:
-    """Append one entry to a progress file, durably (fsync) before the next item starts."""
-    append_records(path, [entry])
+def append_records(path: str, entries: Sequence[dict]) -> None:
+    """Append entries to a progress file in one write (one line each), without fsync.
 
-
-def append_records(path: str, entries: Sequence[dict], durable: bool = True) -> None:
-    """Append entries to a progress file in one write (one line each), then fsync unless
-    ``durable`` is False.
-
-    The tool appends without fsync and syncs the file once when the shard ends
-    (:func:`sync_file`): a record only saves work, it is never trusted alone (``is_done``
-    re-hashes the source and the written file), so one lost to a power cut costs only its
-    recomputation, while an fsync per batch would keep the generator waiting on the disk.
+    The tool syncs the file once when the shard ends (:func:`sync_file`): a record only saves
+    work, it is never trusted alone (``is_done`` re-hashes the source and the written file), so
+    one lost to a power cut costs only its recomputation, while an fsync per batch would keep
+    the generator waiting on the disk.
     """
     os.makedirs(osp.dirname(path), exist_ok=True)
     text = ''.join(json.dumps(entry, sort_keys=True) + '\n' for entry in entries)
@@ -88,9 +82,6 @@ def append_records(path: str, entries: Sequence[dict], durable: bool = True) -> 
                 # line (ignored) instead of swallowing the first new entry
                 text = '\n' + text
         f.write(text.encode())
-        f.flush()
-        if durable:
-            os.fsync(f.fileno())
 
 
 def is_done(entry: Optional[dict], src_path: str, dst_path: str) -> bool:

@@ -286,7 +286,7 @@ class ProtectionRun:
             bar.update(1)
         if entries:
             with self.timer('record'):
-                append_records(self.shard_file, entries, durable=False)
+                append_records(self.shard_file, entries)
 
     def _publish(self, rel: str, original: np.ndarray, prompt: ImagePrompts,
                  protected) -> dict:
