@@ -139,6 +139,8 @@ methods = dict(
                          pattern_window=160),
     unseg_window256=dict(method='unseg', checkpoint=generator, flat_budget=True,
                          pattern_window=256),
+    unseg_window320=dict(method='unseg', checkpoint=generator, flat_budget=True,
+                         pattern_window=320),
     unseg_class_keyed_all_regions_window160=dict(method='unseg', checkpoint=generator,
                                                  flat_budget=True, class_keyed=True,
                                                  background_classes=[], pattern_window=160),
@@ -428,6 +430,16 @@ studies = dict(
                                   unseg_class_keyed_all_regions_window160=[
                                       'cityscapes_deeplabv3']),
                 defences=['none'], seeds=[0, 1], layout='rows'),
+    # Does a coarser pattern survive JPEG-10? At quality 10 JPEG keeps little but the lowest
+    # luma frequencies of each 8 x 8 block; the bundled generator's 2.5 px pattern pixels sit
+    # above them. The same generator published at 4 and 5 px per pattern pixel (windows 256 and
+    # 320 on the 160 x 128 VOC images: one window, padded), undefended and under JPEG-10.
+    jpeg_scale=dict(title="The pattern's scale against JPEG-10 (VOC, DeepLabV3): the bundled "
+                    'generator at its own 2.5 px per pattern pixel (unseg) and at 4 / 5 px '
+                    '(unseg_window256 / 320); 8/255 everywhere, clean val metric',
+                    tasks=['voc_deeplabv3'],
+                    methods=['clean', 'unseg', 'unseg_window256', 'unseg_window320'],
+                    defences=['none', 'jpeg10'], seeds=[0, 1]),
     # ADE20K's controls over three seeds: with two, label-free noise's 0.88 +- 0.08 (0.83 / 0.94)
     # could not say whether it misses the [0.9, 1.1] band or is the seed spread.
     seeds3=dict(title='ADE20K Mask2Former controls over three training seeds; 8/255 everywhere, '
