@@ -624,3 +624,35 @@ def test_rekey_carries_a_cell_over_only_where_the_published_images_are_the_same(
     assert cells[new_key]['value'] == 12.5 and cells[new_key]['rekeyed_from'] == old_key
     assert cells[new_key]['protection']['checkpoint'] == files['same']
     assert cells[old_key]['value'] == 12.5  # the old record stays (run.py prunes it)
+
+
+def test_jpeg_survival_keeps_coarse_grey_noise_and_removes_fine_and_colour_noise():
+    """benchmarks/jpeg_survival.py: JPEG-10 keeps a grey square wave of 8 px squares, removes one
+    of 2 px squares, leaves i.i.d. noise nothing of itself (only uncorrelated requantisation) and
+    removes the colour of a coarse colour wave (its small luma part stays)."""
+    import numpy as np
+    from jpeg_survival import survival
+
+    rng = np.random.default_rng(0)
+    h, w = 128, 160
+    yy, xx = np.mgrid[:h, :w]
+    base = (100 + 40 * np.sin(xx / 23.0)[..., None] + 30 * np.cos(yy / 17.0)[..., None]
+            + rng.normal(0, 6, (h, w, 3))).clip(20, 235).astype(np.uint8)
+
+    def squares(side):
+        return np.where((xx // side + yy // side) % 2 == 0, 8, -8)
+
+    def kept(noise):
+        protected = (base.astype(np.int64) + noise).clip(0, 255).astype(np.uint8)
+        return survival(base, protected, quality=10)
+
+    coarse = kept(np.repeat(squares(8)[..., None], 3, 2))
+    fine = kept(np.repeat(squares(2)[..., None], 3, 2))
+    iid = kept(rng.choice([-8, 8], (h, w, 3)))
+    colour = kept(np.stack([squares(8), -squares(8) // 2, 0 * squares(8)], -1))
+    assert coarse['kept'] > 0.9 and coarse['luma_share'] > 0.99, coarse
+    assert abs(fine['kept']) < 0.05 and fine['rms_after'] < 1, fine
+    assert abs(iid['kept']) < 0.1 and iid['rms_after'] > 2, iid
+    assert colour['kept'] < 0.1 < 0.9 < colour['kept_luma'] and colour['luma_share'] < 0.2, colour
+    with pytest.raises(ValueError, match='no noise'):
+        survival(base, base.copy())
