@@ -91,34 +91,55 @@ def _sample(name):
     return image, ImagePrompts(objects=objects)
 
 
-def test_raw_noise_equals_the_official_generator(reference_generator):
-    from unseg_mm.apis.protect import _reference_frame, _reference_mask
-    from unseg_mm.models.prompts import Prompts
+@pytest.fixture(scope='module')
+def reference_outputs(reference_generator):
+    """Per fixture image (in the fixture's order), what ``protect(parity='reference')`` publishes
+    and the raw noise its forward pass returned (None for the image without objects): one ViT-B
+    forward pass per image serves both tests below."""
+    from unseg_mm.apis.protect_dataset import torch_threads
     generator = load_generator(reference_generator)
+    raw = []
+    hook = generator.register_forward_hook(lambda module, args, output: raw.append(output))
+    cfg = ProtectConfig(parity='reference', eps_object=META['eps'], eps_background=META['eps_bg'],
+                        batch_size=1)
+    outputs = {}
+    # (a module fixture is set up before the function-scoped thread fixture: pin them here too)
+    with torch_threads(PATH['num_threads']):
+        try:
+            for name in META['order']:
+                image, prompt = _sample(name)
+                raw.clear()
+                published = protect([image], [prompt], generator, cfg, [name])[0].image
+                assert len(raw) == (1 if name in META['with_objects'] else 0), name
+                outputs[name] = (published, raw[0][0].detach().numpy().copy() if raw else None)
+        finally:
+            hook.remove()
+    return generator, outputs
+
+
+def test_raw_noise_equals_the_official_generator(reference_outputs):
+    """The generator's output on the official script's frame and prompt mask (the forward pass
+    of parity='reference') is the official generator's raw noise."""
+    _, outputs = reference_outputs
     expected = np.load(osp.join(FIXTURE, 'expected', 'raw_noise.npz'))
     assert sorted(expected.files) == sorted(META['with_objects'])
     for name in META['with_objects']:
-        image, prompt = _sample(name)
-        union = np.logical_or.reduce(prompt.objects)
-        with torch.no_grad():
-            noise = generator(_reference_frame(image, 1024, 'bgr'),
-                              Prompts(masks=_reference_mask(union, 1024)))
+        noise = outputs[name][1]
         if SAME_PATH:
-            assert np.array_equal(noise[0].numpy(), expected[name]), name
+            assert np.array_equal(noise, expected[name]), name
         else:
-            assert np.abs(noise[0].numpy() - expected[name]).max() < 1e-5, name
+            assert np.abs(noise - expected[name]).max() < 1e-5, name
 
 
 def test_reference_mode_is_byte_identical_and_default_mode_is_bounded(reference_generator,
-                                                                     tmp_path):
+                                                                     reference_outputs, tmp_path):
     from tools_entry import protect_main
     cfg = dict(eps_object=META['eps'], eps_background=META['eps_bg'], batch_size=1)
-    generator = load_generator(reference_generator)
+    generator, outputs = reference_outputs
     for name in META['order']:
         image, prompt = _sample(name)
         official = cv2.imread(osp.join(FIXTURE, 'expected', name + '.png'))
-        ours = protect([image], [prompt], generator, ProtectConfig(parity='reference', **cfg),
-                       [name])[0].image
+        ours = outputs[name][0]  # protect(parity='reference')
         if SAME_PATH:
             assert np.array_equal(ours, official), name
         else:
