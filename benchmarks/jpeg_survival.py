@@ -33,7 +33,7 @@ import numpy as np
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from separability import describe  # noqa: E402
+from separability import describe, voc_copy  # noqa: E402
 
 LUMA_BGR = np.array([0.114, 0.587, 0.299])
 # The copies measured by default: the bundled generator at its own 160 px windows (2.5 px per
@@ -76,14 +76,7 @@ def measure_copy(out_root: str, quality: int = 10, name: str = '') -> dict:
     """:func:`survival`'s means over the protected training images of a VOC-format copy
     (named ``name``, else after its manifest's settings)."""
     import cv2
-    manifest = json.load(open(osp.join(out_root, 'unseg_manifest.json')))
-    settings = manifest['settings']
-    if settings.get('format') != 'voc':
-        raise ValueError(f'{out_root}: only VOC-format copies are measured, got '
-                         f"{settings.get('format')!r}")
-    rels = sorted(item['path'] for item in manifest['images'] if item['status'] == 'protected')
-    if not rels:
-        raise ValueError(f'{out_root}: the manifest lists no protected image')
+    settings, rels = voc_copy(out_root)
     rows = []
     for rel in rels:
         original = cv2.imread(osp.join(settings['src'], rel), cv2.IMREAD_COLOR)

@@ -115,13 +115,22 @@ def load_pair(src_root: str, out_root: str, rel: str, scale: float = 1.0):
     return delta, label
 
 
-def probe_copy(out_root: str, per_class: int = 200, scale: float = 1.0) -> dict:
+def voc_copy(out_root: str):
+    """(settings, sorted paths of the protected training images) of a protected VOC-format copy,
+    from its manifest."""
     manifest = json.load(open(osp.join(out_root, 'unseg_manifest.json')))
     settings = manifest['settings']
     if settings.get('format') != 'voc':
-        raise ValueError(f'{out_root}: only VOC-format copies are probed, got '
+        raise ValueError(f'{out_root}: only VOC-format copies are read here, got '
                          f"{settings.get('format')!r}")
     rels = sorted(item['path'] for item in manifest['images'] if item['status'] == 'protected')
+    if not rels:
+        raise ValueError(f'{out_root}: the manifest lists no protected image')
+    return settings, rels
+
+
+def probe_copy(out_root: str, per_class: int = 200, scale: float = 1.0) -> dict:
+    settings, rels = voc_copy(out_root)
     split = len(rels) * 3 // 4
     parts = {'train': ([], []), 'test': ([], [])}
     for i, rel in enumerate(rels):
