@@ -33,7 +33,7 @@ import numpy as np
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from separability import describe, voc_copy  # noqa: E402
+from separability import describe, is_complete_copy, voc_copy  # noqa: E402
 
 LUMA_BGR = np.array([0.114, 0.587, 0.299])
 # The copies measured by default: the bundled generator at its own 160 px windows (2.5 px per
@@ -98,8 +98,7 @@ def make_copies(src: str, work_dir: str, eps: str) -> List[str]:
     dirs = []
     for name, args in COPIES:
         dst = osp.join(work_dir, name)
-        manifest = osp.join(dst, 'unseg_manifest.json')
-        if not (osp.isfile(manifest) and json.load(open(manifest)).get('complete')):
+        if not is_complete_copy(dst):
             if args[:2] == ['--method', 'unseg']:
                 args = args + ['--checkpoint', osp.join(ROOT, BUNDLED_GENERATOR)]
             command = [sys.executable, osp.join(ROOT, 'tools', 'protect_dataset.py'),
@@ -129,8 +128,7 @@ def main(argv=None) -> int:
     dirs = args.dirs if args.dirs is not None else make_copies(args.src, args.work_dir, args.eps)
     rows = []
     for d in dirs:
-        manifest = osp.join(d, 'unseg_manifest.json')
-        if not osp.isfile(manifest) or not json.load(open(manifest)).get('complete'):
+        if not is_complete_copy(d):
             raise SystemExit(f'{d}: no complete protected copy (no complete unseg_manifest.json)')
         # the copies of COPIES by their names there; others after their settings
         rows.append(measure_copy(d, args.quality, '' if args.dirs is not None else

@@ -115,6 +115,12 @@ def load_pair(src_root: str, out_root: str, rel: str, scale: float = 1.0):
     return delta, label
 
 
+def is_complete_copy(out_root: str) -> bool:
+    """Whether ``out_root`` holds a finished protected copy (its manifest says complete)."""
+    manifest = osp.join(out_root, 'unseg_manifest.json')
+    return osp.isfile(manifest) and bool(json.load(open(manifest)).get('complete'))
+
+
 def voc_copy(out_root: str):
     """(settings, sorted paths of the protected training images) of a protected VOC-format copy,
     from its manifest."""
@@ -174,8 +180,7 @@ def main(argv=None) -> int:
                                                   'protected', '*')))
     rows = []
     for d in dirs:
-        manifest = osp.join(d, 'unseg_manifest.json')
-        if not osp.isfile(manifest) or not json.load(open(manifest)).get('complete'):
+        if not is_complete_copy(d):
             print(f'skip {d}: no complete manifest')
             continue
         for scale in args.scale:

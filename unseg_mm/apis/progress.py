@@ -67,7 +67,7 @@ def read_records(path: str) -> Dict[str, dict]:
 def append_records(path: str, entries: Sequence[dict]) -> None:
     """Append entries to a progress file in one write (one line each), without fsync.
 
-    The tool syncs the file once when the shard ends (:func:`sync_file`): a record only saves
+    The tool syncs the file once when the shard ends (:func:`.fileio.sync_file`): a record saves
     work, it is never trusted alone (``is_done`` re-hashes the source and the written file), so
     one lost to a power cut costs only its recomputation, while an fsync per batch would keep
     the generator waiting on the disk.
