@@ -455,4 +455,30 @@ def test_orthogonal_region_colours_split_the_tiles_by_colour_and_round_trip(tmp_
     free = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, region_texture=4)
     assert 'region_texture_colour' not in read_generator_file(_saved(free, tmp_path))['meta']
     with pytest.raises(ValueError, match='region_texture_colour must be one of'):
-        UnSegGenerator(arch='tiny', region_texture=4, region_texture_colour='grey')
+        UnSegGenerator(arch='tiny', region_texture=4, region_texture_colour='purple')
+
+
+def test_grey_region_tiles_have_no_chroma_and_round_trip(tmp_path, tiny_sam_file):
+    torch.manual_seed(0)
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, region_texture=4,
+                               region_texture_zero_mean=True, region_texture_rms=2.0,
+                               region_texture_colour='grey').eval()
+    decoder = generator.mask_decoder
+    assert decoder.noise_region_texture.shape == (2, 1, 4, 4)  # one texture per region
+    assert not hasattr(decoder, 'noise_region_texture_colour')
+    region = torch.zeros(1, 1, 16, 16)
+    region[..., :8] = 1
+    texture = decoder.texture(region, (16, 16))
+    assert torch.equal(texture[:, 0], texture[:, 1]) and torch.equal(texture[:, 1], texture[:, 2])
+    objects, rest = texture[0, :, :, :8], texture[0, :, :, 8:]
+    for part in (objects, rest):  # full strength in every channel
+        assert torch.allclose(part.pow(2).mean().sqrt(), torch.tensor(2.0), atol=1e-4)
+    assert not torch.allclose(objects[..., :4], rest[..., :4])  # two textures, told apart
+    x, masks = torch.rand(1, 3, 256, 256), _masks(1, 256)
+    with torch.no_grad():
+        noise = generator(x, Prompts(masks=masks), region=masks)
+    path = str(tmp_path / 'grey.pth')
+    save_generator(generator, path)
+    assert read_generator_file(path)['meta']['region_texture_colour'] == 'grey'
+    with torch.no_grad():
+        assert torch.equal(load_generator(path)(x, Prompts(masks=masks), region=masks), noise)
