@@ -37,11 +37,18 @@ from separability import describe, is_complete_copy, voc_copy  # noqa: E402
 
 LUMA_BGR = np.array([0.114, 0.587, 0.299])
 # The copies measured by default: the bundled generator at its own 160 px windows (2.5 px per
-# pattern pixel on the 160 x 128 mini images) and at 256 / 320 (4 / 5 px), the controls and the
-# baselines, each with its defaults (the tool's arguments beside the budget)
+# pattern pixel on the 160 x 128 mini images) and at 256 / 320 (4 / 5 px), its recipe with grey
+# tiles at RMS 2 and 6 (the suite's unseg_grey, unseg_grey_rms6) in the same windows, the controls
+# and the baselines, each with its defaults (the tool's arguments beside the budget)
+GREY = osp.join(ROOT, 'checkpoints', 'unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-'
+                'flat-texture-lr30-shift-{}-grey-seed2-gain4.pth')
 COPIES = [('unseg', ['--method', 'unseg']),
           ('unseg_window256', ['--method', 'unseg', '--pattern-window', '256']),
           ('unseg_window320', ['--method', 'unseg', '--pattern-window', '320']),
+          ('unseg_grey', ['--method', 'unseg', '--checkpoint', GREY.format('rms2'),
+                          '--pattern-window', '160']),
+          ('unseg_grey_rms6', ['--method', 'unseg', '--checkpoint', GREY.format('rms6'),
+                               '--pattern-window', '160']),
           ('uniform', ['--method', 'uniform']), ('grating', ['--method', 'grating']),
           ('synper', ['--method', 'synper']), ('ar', ['--method', 'ar']),
           ('cuda', ['--method', 'cuda'])]
@@ -99,7 +106,7 @@ def make_copies(src: str, work_dir: str, eps: str) -> List[str]:
     for name, args in COPIES:
         dst = osp.join(work_dir, name)
         if not is_complete_copy(dst):
-            if args[:2] == ['--method', 'unseg']:
+            if args[:2] == ['--method', 'unseg'] and '--checkpoint' not in args:
                 args = args + ['--checkpoint', osp.join(ROOT, BUNDLED_GENERATOR)]
             command = [sys.executable, osp.join(ROOT, 'tools', 'protect_dataset.py'),
                        '--format', 'voc', '--src', src, '--dst', dst, '--eps', eps,
@@ -153,8 +160,10 @@ def main(argv=None) -> int:
              'noise is removed). Means over the copy\'s training images; the copies are made '
              'with the tool at the budget given, on every pixel, of the mini VOC\'s 160 x 128 '
              'training images: unseg is the bundled generator in its own 160 px windows (2.5 px '
-             'per pattern pixel), unseg_windowN the same with --pattern-window N (N / 64 px); '
-             'the others with their defaults.', '',
+             'per pattern pixel), unseg_windowN the same with --pattern-window N (N / 64 px), '
+             'unseg_grey and unseg_grey_rms6 its recipe with grey tiles at RMS 2 and 6 (the '
+             "suite's methods of those names, in 160 px windows); the others with their "
+             'defaults.', '',
              '| protected copy | images | kept | kept, luma | luma share | RMS noise | '
              'RMS after JPEG |', '|---|---|---|---|---|---|---|']
     for r in rows:

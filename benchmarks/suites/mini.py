@@ -2,7 +2,7 @@
 # (tools/make_mini_datasets.py: 256 train / 48 val images of 128-256 px per format), tiny models
 # from configs/mini, the bundled tiny generator (at 8/255 on every pixel, the tool's default);
 # CPU-sized schedules; training seeds below.
-# `python benchmarks/run.py --suite mini` runs all studies (322 distinct runs; with VOC at 1200
+# `python benchmarks/run.py --suite mini` runs all studies (354 distinct runs; with VOC at 1200
 # iterations, ~7 min per VOC run on 2 cores, far more than a night: see the README);
 # `--study calibration` first; `--study ci` is the slice .ci/run runs after the tests.
 scale = ('mini: synthetic natural-world datasets of 256 train / 48 val images (128-256 px), '
@@ -227,6 +227,13 @@ methods = dict(
         'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-gain4'),
     unseg_natural_texture_rms2_orth_seed1_gain4_flat=flat_candidate(
         'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-seed1-gain4'),
+    # ... with grey tiles instead (equal in R, G and B: no chroma; ...-rms2-grey-seed2.py, the
+    # bundled generator's training seed), published as it is in its 160 px windows; and with
+    # the grey tiles at RMS 6 (...-rms6-grey-seed2.py)
+    unseg_grey=dict(flat_candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-'
+                                   'grey-seed2-gain4'), pattern_window=160),
+    unseg_grey_rms6=dict(flat_candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms6-'
+                                        'grey-seed2-gain4'), pattern_window=160),
     # the baselines at that budget (CUDA's blur is not bounded by region: its cells are flat)
     synper_flat=dict(method='synper', flat_budget=True),
     ar_flat=dict(method='ar', flat_budget=True),
@@ -443,6 +450,18 @@ studies = dict(
                     '(unseg_window256); 8/255 everywhere, clean val metric',
                     tasks=['voc_deeplabv3'], methods=['clean', 'unseg', 'unseg_window256'],
                     defences=['none', 'jpeg10'], seeds=[0, 1]),
+    # Does a generator without chroma survive JPEG-10 and grayscale? JPEG-10 keeps 0.85 of the
+    # bundled generator's luma and almost none of its chroma, about half of its energy
+    # (benchmarks/jpeg_survival.py); grayscale keeps luma only. The same recipe with grey tiles
+    # at RMS 6 beside it (it keeps 0.85 of its noise through JPEG-10; at RMS 2, unseg_grey, the
+    # min-min saturated the tanh over the tiles and left 2.6 grey levels of noise); the grating
+    # as the positive control under the defences.
+    luma=dict(title='A generator without chroma against JPEG-10 and grayscale (VOC, DeepLabV3): '
+              'the bundled generator (unseg: tiles split by colour) and its recipe with grey '
+              'tiles (unseg_grey_rms6); 8/255 everywhere, clean val metric',
+              tasks=['voc_deeplabv3'],
+              methods=['clean', 'grating', 'unseg', 'unseg_grey_rms6'],
+              defences=['none', 'jpeg10', 'grayscale'], seeds=[0, 1]),
     # ADE20K's controls over three seeds: with two, label-free noise's 0.88 +- 0.08 (0.83 / 0.94)
     # could not say whether it misses the [0.9, 1.1] band or is the seed spread.
     seeds3=dict(title='ADE20K Mask2Former controls over three training seeds; 8/255 everywhere, '
