@@ -482,3 +482,38 @@ def test_grey_region_tiles_have_no_chroma_and_round_trip(tmp_path, tiny_sam_file
     assert read_generator_file(path)['meta']['region_texture_colour'] == 'grey'
     with torch.no_grad():
         assert torch.equal(load_generator(path)(x, Prompts(masks=masks), region=masks), noise)
+
+
+def test_image_logit_bound_keeps_the_image_part_under_the_tiles_and_round_trips(tmp_path,
+                                                                               tiny_sam_file):
+    torch.manual_seed(0)
+    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, region_texture=4,
+                               region_texture_zero_mean=True, region_texture_rms=2.0,
+                               region_texture_colour='grey', image_logit_bound=0.5).eval()
+    decoder = generator.mask_decoder
+    with torch.no_grad():  # a loud image-dependent part, as the min-min grew it unbounded
+        for mlp in decoder.noise_mlp:
+            mlp.layers[-1].weight.mul_(100)
+    x, masks = torch.rand(1, 3, 256, 256), _masks(1, 256)
+    texture = decoder.texture(masks, (64, 64))
+
+    def image_part():
+        with torch.no_grad():
+            pattern = generator(x, Prompts(masks=masks), region=masks).double()
+        return torch.atanh(pattern.clamp(-1 + 1e-6, 1 - 1e-6)) - texture
+
+    bounded = image_part()
+    assert bounded.abs().max() <= 0.5 + 1e-2
+    assert bounded.abs().max() > 0.4  # the bound is reached: the test's image part is loud
+    path = str(tmp_path / 'bound.pth')
+    save_generator(generator, path)
+    assert read_generator_file(path)['meta']['image_logit_bound'] == 0.5
+    with torch.no_grad():
+        assert torch.equal(load_generator(path)(x, Prompts(masks=masks), region=masks),
+                           generator(x, Prompts(masks=masks), region=masks))
+    decoder.image_logit_bound = 0.0  # unbounded, the same weights drown the tiles
+    assert image_part().abs().max() > 5
+    with pytest.raises(ValueError, match='set region_texture too'):
+        UnSegGenerator(arch='tiny', image_logit_bound=1.0)
+    with pytest.raises(ValueError, match='image_logit_bound must be >= 0'):
+        UnSegGenerator(arch='tiny', region_texture=4, image_logit_bound=-1.0)

@@ -6,7 +6,7 @@ File layout (``torch.save`` of plain data, read back with ``weights_only=True``)
      'meta': {'arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
               'pattern_highpass', 'pattern_gain', 'pattern_window', 'region_texture',
               'region_texture_zero_mean', 'region_texture_rms', 'region_texture_colour',
-              'train_eps_object',
+              'image_logit_bound', 'train_eps_object',
               'train_eps_background', ...},
      'state_dict': {noise-decoder tensors (and, for self-contained files, the SAM tensors)}}
 
@@ -36,7 +36,8 @@ BUNDLED_GENERATOR = ('checkpoints/unseg_generator_tiny_mini-hqseg-natural-hp5-tr
                      'texture-lr30-shift-rms2-orth-seed2-gain4-window160.pth')
 META_KEYS = ('arch', 'sam_checkpoint', 'sam_sha256', 'legacy_token_slice', 'mask_prompt_value',
              'pattern_highpass', 'pattern_gain', 'pattern_window', 'region_texture',
-             'region_texture_zero_mean', 'region_texture_rms', 'region_texture_colour')
+             'region_texture_zero_mean', 'region_texture_rms', 'region_texture_colour',
+             'image_logit_bound')
 
 
 def sam_state_dict_from(model: nn.Module) -> Dict[str, torch.Tensor]:
@@ -86,6 +87,8 @@ def generator_meta(generator: UnSegGenerator, sam_checkpoint_ref: Optional[str] 
             meta['region_texture_rms'] = generator.mask_decoder.region_texture_rms
         if generator.mask_decoder.region_texture_colour != 'free':
             meta['region_texture_colour'] = generator.mask_decoder.region_texture_colour
+        if generator.mask_decoder.image_logit_bound:
+            meta['image_logit_bound'] = generator.mask_decoder.image_logit_bound
     meta.update(extra)
     return meta
 
@@ -167,7 +170,8 @@ def load_generator(path: str, sam_checkpoint: Optional[str] = None,
                                    meta.get('region_texture_zero_mean', False)),
                                region_texture_rms=float(meta.get('region_texture_rms', 0.0)),
                                region_texture_colour=str(
-                                   meta.get('region_texture_colour', 'free')))
+                                   meta.get('region_texture_colour', 'free')),
+                               image_logit_bound=float(meta.get('image_logit_bound', 0.0)))
     expected = meta.get('sam_sha256')
     if sam_path is not None and verify_sam and expected and file_sha256(sam_path) != expected:
         raise ValueError(f'SAM checkpoint {sam_path!r} is not the one generator {path!r} was '

@@ -56,6 +56,7 @@ class UnSegGenerator(SAMBase):
         region_texture_rms: see :class:`NoiseMaskDecoder`.
         region_texture_colour: see :class:`NoiseMaskDecoder` (``'free'``, ``'orthogonal'`` or
             ``'grey'``).
+        image_logit_bound: see :class:`NoiseMaskDecoder`.
 
     Input: RGB images in [0, 1], B x 3 x S x S, S = the architecture's ``img_size``, padded at the
     bottom/right with 0 (black) when not square. Output: B x 3 x S/4 x S/4 in [-1, 1].
@@ -74,6 +75,7 @@ class UnSegGenerator(SAMBase):
                  region_texture_zero_mean: bool = False,
                  region_texture_rms: float = 0.0,
                  region_texture_colour: str = 'free',
+                 image_logit_bound: float = 0.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(arch, mask_prompt_value, init_cfg)
         if pattern_highpass < 0 or (pattern_highpass and pattern_highpass % 2 == 0):
@@ -95,7 +97,8 @@ class UnSegGenerator(SAMBase):
             region_texture_shift=region_texture_shift,
             region_texture_zero_mean=region_texture_zero_mean,
             region_texture_rms=region_texture_rms,
-            region_texture_colour=region_texture_colour)
+            region_texture_colour=region_texture_colour,
+            image_logit_bound=image_logit_bound)
         self.sam_checkpoint = sam_checkpoint
         if sam_checkpoint is not None:
             self.load_sam_weights(sam_checkpoint)
