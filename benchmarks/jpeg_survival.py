@@ -38,17 +38,20 @@ from separability import describe, is_complete_copy, voc_copy  # noqa: E402
 LUMA_BGR = np.array([0.114, 0.587, 0.299])
 # The copies measured by default: the bundled generator at its own 160 px windows (2.5 px per
 # pattern pixel on the 160 x 128 mini images) and at 256 / 320 (4 / 5 px), its recipe with grey
-# tiles at RMS 2 and 6 (the suite's unseg_grey, unseg_grey_rms6) in the same windows, the controls
-# and the baselines, each with its defaults (the tool's arguments beside the budget)
+# tiles at RMS 2, at 6, and at 2 with the image-dependent logits bounded (the suite's unseg_grey,
+# unseg_grey_rms6, unseg_grey_bound1) in the same windows, the controls and the baselines, each
+# with its defaults (the tool's arguments beside the budget)
 GREY = osp.join(ROOT, 'checkpoints', 'unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-'
-                'flat-texture-lr30-shift-{}-grey-seed2-gain4.pth')
+                'flat-texture-lr30-shift-{}-seed2-gain4.pth')
 COPIES = [('unseg', ['--method', 'unseg']),
           ('unseg_window256', ['--method', 'unseg', '--pattern-window', '256']),
           ('unseg_window320', ['--method', 'unseg', '--pattern-window', '320']),
-          ('unseg_grey', ['--method', 'unseg', '--checkpoint', GREY.format('rms2'),
+          ('unseg_grey', ['--method', 'unseg', '--checkpoint', GREY.format('rms2-grey'),
                           '--pattern-window', '160']),
-          ('unseg_grey_rms6', ['--method', 'unseg', '--checkpoint', GREY.format('rms6'),
+          ('unseg_grey_rms6', ['--method', 'unseg', '--checkpoint', GREY.format('rms6-grey'),
                                '--pattern-window', '160']),
+          ('unseg_grey_bound1', ['--method', 'unseg', '--pattern-window', '160',
+                                 '--checkpoint', GREY.format('rms2-grey-bound1')]),
           ('uniform', ['--method', 'uniform']), ('grating', ['--method', 'grating']),
           ('synper', ['--method', 'synper']), ('ar', ['--method', 'ar']),
           ('cuda', ['--method', 'cuda'])]
@@ -161,9 +164,9 @@ def main(argv=None) -> int:
              'with the tool at the budget given, on every pixel, of the mini VOC\'s 160 x 128 '
              'training images: unseg is the bundled generator in its own 160 px windows (2.5 px '
              'per pattern pixel), unseg_windowN the same with --pattern-window N (N / 64 px), '
-             'unseg_grey and unseg_grey_rms6 its recipe with grey tiles at RMS 2 and 6 (the '
-             "suite's methods of those names, in 160 px windows); the others with their "
-             'defaults.', '',
+             'unseg_grey, unseg_grey_rms6 and unseg_grey_bound1 its recipe with grey tiles at '
+             'RMS 2, at RMS 6 and at RMS 2 over a bounded image-dependent part (the suite\'s '
+             'methods of those names, in 160 px windows); the others with their defaults.', '',
              '| protected copy | images | kept | kept, luma | luma share | RMS noise | '
              'RMS after JPEG |', '|---|---|---|---|---|---|---|']
     for r in rows:
