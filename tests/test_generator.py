@@ -419,12 +419,17 @@ def test_region_texture_rms_fixes_each_tiles_strength_and_round_trips(tmp_path, 
         UnSegGenerator(arch='tiny', region_texture=4, region_texture_rms=-1.0)
 
 
+def _texture_generator(sam_file, colour, **kwargs):
+    """A tiny generator with zero-mean 4 x 4 region tiles at RMS 2 in ``colour``."""
+    torch.manual_seed(0)
+    return UnSegGenerator(arch='tiny', sam_checkpoint=sam_file, region_texture=4,
+                          region_texture_zero_mean=True, region_texture_rms=2.0,
+                          region_texture_colour=colour, **kwargs).eval()
+
+
 def test_orthogonal_region_colours_split_the_tiles_by_colour_and_round_trip(tmp_path,
                                                                             tiny_sam_file):
-    torch.manual_seed(0)
-    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, region_texture=4,
-                               region_texture_zero_mean=True, region_texture_rms=2.0,
-                               region_texture_colour='orthogonal').eval()
+    generator = _texture_generator(tiny_sam_file, 'orthogonal')
     decoder = generator.mask_decoder
     assert decoder.noise_region_texture.shape == (2, 1, 4, 4)  # one texture per region
     assert 'mask_decoder.noise_region_texture_colour' in generator.trainable_state_dict()
@@ -459,10 +464,7 @@ def test_orthogonal_region_colours_split_the_tiles_by_colour_and_round_trip(tmp_
 
 
 def test_grey_region_tiles_have_no_chroma_and_round_trip(tmp_path, tiny_sam_file):
-    torch.manual_seed(0)
-    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, region_texture=4,
-                               region_texture_zero_mean=True, region_texture_rms=2.0,
-                               region_texture_colour='grey').eval()
+    generator = _texture_generator(tiny_sam_file, 'grey')
     decoder = generator.mask_decoder
     assert decoder.noise_region_texture.shape == (2, 1, 4, 4)  # one texture per region
     assert not hasattr(decoder, 'noise_region_texture_colour')
@@ -486,10 +488,7 @@ def test_grey_region_tiles_have_no_chroma_and_round_trip(tmp_path, tiny_sam_file
 
 def test_image_logit_bound_keeps_the_image_part_under_the_tiles_and_round_trips(tmp_path,
                                                                                tiny_sam_file):
-    torch.manual_seed(0)
-    generator = UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file, region_texture=4,
-                               region_texture_zero_mean=True, region_texture_rms=2.0,
-                               region_texture_colour='grey', image_logit_bound=0.5).eval()
+    generator = _texture_generator(tiny_sam_file, 'grey', image_logit_bound=0.5)
     decoder = generator.mask_decoder
     with torch.no_grad():  # a loud image-dependent part, as the min-min grew it unbounded
         for mlp in decoder.noise_mlp:
