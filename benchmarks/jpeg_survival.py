@@ -53,6 +53,8 @@ COPIES = [('unseg', ['--method', 'unseg']),
           ('unseg_grey_bound1', ['--method', 'unseg', '--pattern-window', '160',
                                  '--checkpoint', GREY.format('rms2-grey-bound1')]),
           ('uniform', ['--method', 'uniform']), ('grating', ['--method', 'grating']),
+          ('grating_grey16', ['--method', 'grating', '--method-options', 'period=16',
+                              'grey=true']),
           ('synper', ['--method', 'synper']), ('ar', ['--method', 'ar']),
           ('cuda', ['--method', 'cuda'])]
 
@@ -166,7 +168,8 @@ def main(argv=None) -> int:
              'per pattern pixel), unseg_windowN the same with --pattern-window N (N / 64 px), '
              'unseg_grey, unseg_grey_rms6 and unseg_grey_bound1 its recipe with grey tiles at '
              'RMS 2, at RMS 6 and at RMS 2 over a bounded image-dependent part (the suite\'s '
-             'methods of those names, in 160 px windows); the others with their defaults.', '',
+             'methods of those names, in 160 px windows); grating_grey16 the grating in luma only '
+             'at a 16 px period; the others with their defaults.', '',
              '| protected copy | images | kept | kept, luma | luma share | RMS noise | '
              'RMS after JPEG |', '|---|---|---|---|---|---|---|']
     for r in rows:

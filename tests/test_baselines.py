@@ -125,6 +125,15 @@ def test_grating_moves_every_pixel_by_its_budget_with_one_grating_per_class():
                           _change_of_grey(agnostic, ImagePrompts(objects=[a, b], labels=[7, 3])))
     with pytest.raises(ValueError, match='period'):
         build_method('grating', cfg, options=dict(period=1))
+    # Grey: the same square wave in every channel (luma only), still one per class.
+    grey_method = build_method('grating', cfg, options=dict(grey=True, period=16))
+    grey = _change_of_grey(grey_method, prompt)
+    assert np.array_equal(grey[..., 0], grey[..., 1]) and np.array_equal(grey[..., 1],
+                                                                         grey[..., 2])
+    assert set(np.unique(grey[a | b])) == {-8, 8}
+    other_class = _change_of_grey(grey_method, ImagePrompts(objects=[a], labels=[7]), 'y.jpg')
+    assert not np.array_equal(other_class[a], grey[a])
+    assert not np.array_equal(d[..., 0], d[..., 1])  # the default's channels differ
 
 
 def test_uniform_control_fills_the_budget_with_label_free_noise():

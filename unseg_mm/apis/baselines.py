@@ -105,14 +105,18 @@ class Grating(_Additive):
     Args:
         period: grating period in pixels of the published image.
         classwise: one grating per class (True) or one for all objects (False).
+        grey: one phase for all three channels (a luma-only grating, no chroma: what JPEG at
+            low quality and a grayscale defence keep) instead of one phase per channel.
     """
 
-    def __init__(self, period: float = 6.0, classwise: bool = True, **kwargs) -> None:
+    def __init__(self, period: float = 6.0, classwise: bool = True, grey: bool = False,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         if period < 2:
             raise ValueError(f'period must be >= 2 pixels (the Nyquist limit), got {period}')
         self.period = period
         self.classwise = classwise
+        self.grey = grey
 
     def pattern(self, label, shape, rng):
         if self.classwise or label == BACKGROUND:
@@ -121,6 +125,8 @@ class Grating(_Additive):
             rng_of_region = _class_rng(self.seed, 0, 5)
         params = rng_of_region.uniform(0, 2 * np.pi, 4)
         angle, phases = params[0] / 2, params[1:]
+        if self.grey:
+            phases = np.full(3, phases[0])
         h, w = shape
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         u = xx * np.cos(angle) + yy * np.sin(angle)
