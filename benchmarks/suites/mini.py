@@ -286,6 +286,9 @@ targets = [
          method='clean', defence='pgd_at', measure='ratio', at_least=0.5),
     dict(name='defence leaves clean training usable', study='sat', tasks=['voc_deeplabv3'],
          method='clean', defence='pgd_sat', measure='ratio', at_least=0.5),
+    # a shortcut that JPEG-10 keeps: can the world show a protection surviving it at all?
+    dict(name='positive control survives JPEG-10', study='luma', tasks=['voc_deeplabv3'],
+         method='grating_grey16', defence='jpeg10', measure='ratio', at_most=0.5),
     dict(name='survives JPEG-10', study='defences', tasks=['voc_deeplabv3'], method='unseg',
          defence='jpeg10', measure='ratio', at_most=0.5),
     # the same generator published at 4 px per pattern pixel (--pattern-window 256): a user's
