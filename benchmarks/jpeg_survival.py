@@ -43,15 +43,18 @@ LUMA_BGR = np.array([0.114, 0.587, 0.299])
 # with its defaults (the tool's arguments beside the budget)
 GREY = osp.join(ROOT, 'checkpoints', 'unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-'
                 'flat-texture-lr30-shift-{}-seed2-gain4.pth')
+
+
+def grey(variant: str) -> List[str]:
+    """The tool's arguments for the grey-tile generator ``variant`` in 160 px windows."""
+    return ['--method', 'unseg', '--checkpoint', GREY.format(variant), '--pattern-window', '160']
+
+
 COPIES = [('unseg', ['--method', 'unseg']),
           ('unseg_window256', ['--method', 'unseg', '--pattern-window', '256']),
           ('unseg_window320', ['--method', 'unseg', '--pattern-window', '320']),
-          ('unseg_grey', ['--method', 'unseg', '--checkpoint', GREY.format('rms2-grey'),
-                          '--pattern-window', '160']),
-          ('unseg_grey_rms6', ['--method', 'unseg', '--checkpoint', GREY.format('rms6-grey'),
-                               '--pattern-window', '160']),
-          ('unseg_grey_bound1', ['--method', 'unseg', '--pattern-window', '160',
-                                 '--checkpoint', GREY.format('rms2-grey-bound1')]),
+          ('unseg_grey', grey('rms2-grey')), ('unseg_grey_rms6', grey('rms6-grey')),
+          ('unseg_grey_bound1', grey('rms2-grey-bound1')),
           ('uniform', ['--method', 'uniform']), ('grating', ['--method', 'grating']),
           ('grating_grey16', ['--method', 'grating', '--method-options', 'period=16',
                               'grey=true']),

@@ -77,9 +77,10 @@ def candidate(variant: str) -> dict:
     return candidate_file(f'checkpoints/unseg_generator_tiny_mini-hqseg-{variant}.pth')
 
 
-def flat_candidate(variant: str) -> dict:
-    """A candidate generator published at the object budget on every pixel."""
-    return dict(candidate(variant), flat_budget=True)
+def flat_candidate(variant: str, **options) -> dict:
+    """A candidate generator published at the object budget on every pixel (with ``options``
+    of the method beside it)."""
+    return dict(candidate(variant), flat_budget=True, **options)
 
 
 # method: how the training images are published (None: clean). `options` go to the method.
@@ -234,14 +235,14 @@ methods = dict(
     # ... with grey tiles instead (equal in R, G and B: no chroma; ...-rms2-grey-seed2.py, the
     # bundled generator's training seed), published as it is in its 160 px windows; and with
     # the grey tiles at RMS 6 (...-rms6-grey-seed2.py)
-    unseg_grey=dict(flat_candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-'
-                                   'grey-seed2-gain4'), pattern_window=160),
-    unseg_grey_rms6=dict(flat_candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms6-'
-                                        'grey-seed2-gain4'), pattern_window=160),
+    unseg_grey=flat_candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-grey-seed2-'
+                              'gain4', pattern_window=160),
+    unseg_grey_rms6=flat_candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms6-grey-'
+                                   'seed2-gain4', pattern_window=160),
     # ... grey tiles at RMS 2 with the decoder's image-dependent logits bounded to 1
     # (...-rms2-grey-bound1-seed2.py, image_logit_bound)
-    unseg_grey_bound1=dict(flat_candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-'
-                                          'rms2-grey-bound1-seed2-gain4'), pattern_window=160),
+    unseg_grey_bound1=flat_candidate('natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-'
+                                     'grey-bound1-seed2-gain4', pattern_window=160),
     # the baselines at that budget (CUDA's blur is not bounded by region: its cells are flat)
     synper_flat=dict(method='synper', flat_budget=True),
     ar_flat=dict(method='ar', flat_budget=True),
