@@ -242,6 +242,29 @@ def test_noise_probe_is_a_third_player_of_the_min_min(tiny_sam_file):
         _model(tiny_sam_file, noise_probe=dict(type='NoiseProbe'), noise_probe_weight=-1)
 
 
+def test_generator_phase_logs_the_image_part_rms_beside_region_tiles(tiny_sam_file):
+    """With region tiles the generator phase logs image_logit_rms (the decoder's
+    image-dependent logits' RMS, the diagnostic of runs whose image part drowned the tiles)."""
+    torch.manual_seed(0)
+    model = UnSegBilevel(
+        generator=dict(type='UnSegGenerator', arch='tiny', sam_checkpoint=tiny_sam_file,
+                       region_texture=4, region_texture_rms=2.0, image_logit_bound=0.25),
+        surrogate=dict(type='SAMSurrogate', arch='tiny', img_size=128, patch_size=8),
+        data_preprocessor=dict(type='UnSegDataPreprocessor', size=256), loss_points=256,
+        alternation=dict(by='iter', surrogate=1, generator=1))
+    wrappers = OptimWrapperDict(
+        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), lr=1e-2)),
+        surrogate=OptimWrapper(torch.optim.Adam(model.surrogate.parameters(), lr=1e-2)))
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 0)
+    assert list(model.train_step(_batch(), wrappers)) == ['loss_surrogate']
+    hub.update_info('iter', 1)
+    log = model.train_step(_batch(), wrappers)
+    assert list(log) == ['loss_generator', 'image_logit_rms']
+    assert 0.0 < float(log['image_logit_rms']) <= 0.25  # under the bound
+    assert not log['image_logit_rms'].requires_grad
+
+
 def test_noise_probe_reads_a_textured_mark_that_iid_noise_does_not_give():
     """A few steps of training read an object grating from the noise, not i.i.d. noise."""
     from unseg_mm.models import NoiseProbe

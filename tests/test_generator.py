@@ -503,6 +503,9 @@ def test_image_logit_bound_keeps_the_image_part_under_the_tiles_and_round_trips(
 
     bounded = image_part()
     assert bounded.abs().max() <= 0.5 + 1e-2
+    # what the training log reports as image_logit_rms: this image part's RMS
+    assert float(decoder.image_logit_rms) == pytest.approx(float(bounded.pow(2).mean().sqrt()),
+                                                           rel=1e-3)
     assert bounded.abs().max() > 0.4  # the bound is reached: the test's image part is loud
     path = str(tmp_path / 'bound.pth')
     save_generator(generator, path)
@@ -512,6 +515,7 @@ def test_image_logit_bound_keeps_the_image_part_under_the_tiles_and_round_trips(
                            generator(x, Prompts(masks=masks), region=masks))
     decoder.image_logit_bound = 0.0  # unbounded, the same weights drown the tiles
     assert image_part().abs().max() > 5
+    assert float(decoder.image_logit_rms) > 2.0  # louder than the tiles (RMS 2)
     with pytest.raises(ValueError, match='set region_texture too'):
         UnSegGenerator(arch='tiny', image_logit_bound=1.0)
     with pytest.raises(ValueError, match='image_logit_bound must be >= 0'):

@@ -252,6 +252,8 @@ class UnSegBilevel(BaseModel):
                 else soft_target
             loss = point_sampled_mask_loss(logits, target, **self.loss_cfg)
             log = dict(loss_generator=loss.detach())
+            if self.generator.region_texture:
+                log['image_logit_rms'] = self.generator.mask_decoder.image_logit_rms
             if probe:
                 with frozen(self.noise_probe):
                     probe_loss = self.probe_loss(delta, soft_target)

@@ -156,6 +156,7 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
             raise ValueError('image_logit_bound bounds the image-dependent logits against the '
                              'region tiles; set region_texture too')
         self.image_logit_bound = float(image_logit_bound)
+        self.image_logit_rms: Optional[torch.Tensor] = None  # set by predict_noise
         if self.region_texture:
             # [object, elsewhere] x channels x tile x tile; zero: starts as the plain decoder
             # (random with a fixed strength, which a zero tile has no direction for)
@@ -217,6 +218,9 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         if self.region_texture:
             if self.image_logit_bound:
                 logits = self.image_logit_bound * torch.tanh(logits / self.image_logit_bound)
+            # the training log's image_logit_rms: how loud the image-dependent part is beside
+            # the tiles (fixed RMS); runs where it grew far past them did not protect
+            self.image_logit_rms = logits.detach().pow(2).mean().sqrt()
             logits = logits + self.texture(region, (h, w))
         return torch.tanh(logits)
 
