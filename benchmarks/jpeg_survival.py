@@ -38,8 +38,9 @@ from separability import describe, is_complete_copy, voc_copy  # noqa: E402
 LUMA_BGR = np.array([0.114, 0.587, 0.299])
 # The copies measured by default: the bundled generator at its own 160 px windows (2.5 px per
 # pattern pixel on the 160 x 128 mini images) and at 256 / 320 (4 / 5 px), its recipe with grey
-# tiles at RMS 2, at 6, and at 2 with the image-dependent logits bounded (the suite's unseg_grey,
-# unseg_grey_rms6, unseg_grey_bound1) in the same windows, the controls and the baselines, each
+# tiles at RMS 2, at 6, and at 2 with the image-dependent logits bounded, and with only the rest's
+# tile grey (the suite's unseg_grey, unseg_grey_rms6, unseg_grey_bound1, unseg_grey_rest) in the
+# same windows, the controls and the baselines, each
 # with its defaults (the tool's arguments beside the budget)
 GREY = osp.join(ROOT, 'checkpoints', 'unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-'
                 'flat-texture-lr30-shift-{}-seed2-gain4.pth')
@@ -55,6 +56,7 @@ COPIES = [('unseg', ['--method', 'unseg']),
           ('unseg_window320', ['--method', 'unseg', '--pattern-window', '320']),
           ('unseg_grey', grey('rms2-grey')), ('unseg_grey_rms6', grey('rms6-grey')),
           ('unseg_grey_bound1', grey('rms2-grey-bound1')),
+          ('unseg_grey_rest', grey('rms2-greyrest')),
           ('uniform', ['--method', 'uniform']), ('grating', ['--method', 'grating']),
           ('grating_grey16', ['--method', 'grating', '--method-options', 'period=16',
                               'grey=true']),

@@ -41,10 +41,9 @@ GENERATOR_FIELDS = ('checkpoint', 'checkpoint_sha')
 
 def published_files(dst: str) -> dict:
     """``{path: (status, output sha256, numerics)}`` of a protected copy's manifest."""
-    from unseg_mm.apis.protect_dataset import MANIFEST
-    with open(osp.join(dst, MANIFEST)) as f:
-        manifest = json.load(f)
-    if not manifest.get('complete'):
+    from unseg_mm.apis.progress import complete_manifest
+    manifest = complete_manifest(dst)
+    if manifest is None:
         raise RuntimeError(f'{dst}: the protected copy is not complete')
     return {image['path']: (image['status'], image.get('out_sha256'), image.get('numerics'))
             for image in manifest['images']}

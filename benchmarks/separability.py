@@ -117,8 +117,8 @@ def load_pair(src_root: str, out_root: str, rel: str, scale: float = 1.0):
 
 def is_complete_copy(out_root: str) -> bool:
     """Whether ``out_root`` holds a finished protected copy (its manifest says complete)."""
-    manifest = osp.join(out_root, 'unseg_manifest.json')
-    return osp.isfile(manifest) and bool(json.load(open(manifest)).get('complete'))
+    from unseg_mm.apis.progress import complete_manifest
+    return complete_manifest(out_root) is not None
 
 
 def voc_copy(out_root: str):

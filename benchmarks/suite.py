@@ -175,14 +175,12 @@ def protect_train_split(settings: dict, data_root: str, work: str, device: str =
     """The protected copy of the task's dataset for ``settings`` (made once; resumable)."""
     from unseg_mm.apis.methods import build_method
     from unseg_mm.apis.protect import RECORDED_WHERE_SET, ProtectConfig
-    from unseg_mm.apis.protect_dataset import MANIFEST, Options, protect_dataset
+    from unseg_mm.apis.progress import complete_manifest
+    from unseg_mm.apis.protect_dataset import Options, protect_dataset
     dst = osp.join(work, 'protected', f'{settings["format"]}-{settings["method"]}-'
                    f'{_digest(settings)}')
-    manifest = osp.join(dst, MANIFEST)
-    if osp.isfile(manifest):
-        with open(manifest) as f:
-            if json.load(f).get('complete'):
-                return dst
+    if complete_manifest(dst) is not None:
+        return dst
     cfg = ProtectConfig(eps_object=settings['eps_object'],
                         eps_background=settings['eps_background'],
                         prompt_type=settings['prompt_type'], seed=settings['seed'],

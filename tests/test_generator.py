@@ -486,6 +486,33 @@ def test_grey_region_tiles_have_no_chroma_and_round_trip(tmp_path, tiny_sam_file
         assert torch.equal(load_generator(path)(x, Prompts(masks=masks), region=masks), noise)
 
 
+def test_grey_rest_tile_is_grey_and_the_object_tile_has_no_grey_and_round_trip(tmp_path,
+                                                                               tiny_sam_file):
+    generator = _texture_generator(tiny_sam_file, 'grey_rest')
+    decoder = generator.mask_decoder
+    assert decoder.noise_region_texture.shape == (2, 1, 4, 4)  # one texture per region
+    assert decoder.noise_region_texture_colour.shape == (1, 3)  # only the objects' is trained
+    with torch.no_grad():  # a raw direction with luma: the object's keeps none of it
+        decoder.noise_region_texture_colour.copy_(torch.tensor([[1.0, 0.9, 0.2]]))
+    colours = decoder.region_colours()
+    assert torch.allclose(colours @ colours.T, torch.eye(2), atol=1e-5)
+    assert torch.allclose(colours[1], torch.full((3, ), 3 ** -0.5))
+    region = torch.zeros(1, 1, 16, 16)
+    region[..., :8] = 1
+    texture = decoder.texture(region, (16, 16))
+    objects, rest = texture[0, :, :, :8], texture[0, :, :, 8:]
+    assert torch.equal(rest[0], rest[1]) and torch.equal(rest[1], rest[2])  # grey
+    assert objects.sum(dim=0).abs().max() < 1e-4  # no grey: R + G + B = 0 at every pixel
+    for part in (objects, rest):
+        assert torch.allclose(part.pow(2).mean().sqrt(), torch.tensor(2.0), atol=1e-4)
+    path = _saved(generator, tmp_path)
+    assert read_generator_file(path)['meta']['region_texture_colour'] == 'grey_rest'
+    x, masks = torch.rand(1, 3, 256, 256), _masks(1, 256)
+    with torch.no_grad():
+        assert torch.equal(load_generator(path)(x, Prompts(masks=masks), region=masks),
+                           generator(x, Prompts(masks=masks), region=masks))
+
+
 def test_image_logit_bound_keeps_the_image_part_under_the_tiles_and_round_trips(tmp_path,
                                                                                tiny_sam_file):
     generator = _texture_generator(tiny_sam_file, 'grey', image_logit_bound=0.5)

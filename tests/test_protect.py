@@ -25,6 +25,7 @@ from unseg_mm.apis.methods import build_method
 from unseg_mm.apis.protect import (NUM_CLASS_KEYS, ImagePrompts, ProtectConfig, _recolour, _turn,
                                    _unturn, _window_bounds, class_key, generate_patterns,
                                    is_kept_clean, protect, window_starts)
+from unseg_mm.apis.progress import complete_manifest
 from unseg_mm.apis.protect_dataset import MANIFEST, PREVIEW, build_samples
 from unseg_mm.datasets import UnSegProtect
 
@@ -403,6 +404,7 @@ def test_offline_tool_copies_everything_and_protects_training_images(fmt, protec
     eps, eps_bg = EPS[fmt]
     manifest = json.load(open(osp.join(dst, MANIFEST)))
     assert manifest['complete'] and manifest['counts']['failed'] == 0
+    assert complete_manifest(dst) == manifest  # what the benchmarks take as a finished copy
     entries = {e['path']: e for e in manifest['images']}
     assert set(entries) == training
     for rel, digest in src_files.items():
@@ -700,6 +702,7 @@ def test_sigkill_then_resume_is_byte_identical(mini_root, tiny_generator_file, t
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not osp.isfile(osp.join(resumed, MANIFEST))  # an interrupted run is not complete
+    assert complete_manifest(resumed) is None
     for f in list_files(resumed):  # a killed write may leave a temporary file, never a final name
         if osp.basename(f).startswith('.tmp_'):
             assert f.endswith('.partial')
@@ -751,6 +754,7 @@ def test_bad_items_are_reported_and_skipped(mini_root, tiny_generator_file, tmp_
         assert f'FAILED JPEGImages/{name}.jpg' in out
         assert not osp.exists(osp.join(dst, 'JPEGImages', name + '.jpg'))
     assert manifest['counts']['protected'] + manifest['counts']['unchanged'] == len(names) - 4
+    assert not manifest['complete'] and complete_manifest(dst) is None
 
 
 def test_empty_hqseg_mask_is_a_failure(mini_root, tiny_generator_file, tmp_path):

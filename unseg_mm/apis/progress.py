@@ -93,6 +93,17 @@ def is_done(entry: Optional[dict], src_path: str, dst_path: str) -> bool:
             and entry.get('out_sha256') == file_sha256(dst_path))
 
 
+def complete_manifest(dst: str) -> Optional[dict]:
+    """The manifest of ``dst`` if it is a finished protected copy (its manifest says complete),
+    else None (no manifest yet, or an interrupted or failed run's)."""
+    path = osp.join(dst, MANIFEST)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        manifest = json.load(f)
+    return manifest if manifest.get('complete') else None
+
+
 def write_shard_summary(shard: str, summary: dict) -> None:
     """Mark a shard finished (the manifest is merged once every shard has this file)."""
     atomic_write(shard.replace('.jsonl', '.done.json'),

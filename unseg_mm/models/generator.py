@@ -54,8 +54,8 @@ class UnSegGenerator(SAMBase):
         region_texture_shift: see :class:`NoiseMaskDecoder` (training only).
         region_texture_zero_mean: see :class:`NoiseMaskDecoder`.
         region_texture_rms: see :class:`NoiseMaskDecoder`.
-        region_texture_colour: see :class:`NoiseMaskDecoder` (``'free'``, ``'orthogonal'`` or
-            ``'grey'``).
+        region_texture_colour: see :class:`NoiseMaskDecoder` (``'free'``, ``'orthogonal'``,
+            ``'grey'`` or ``'grey_rest'``).
         image_logit_bound: see :class:`NoiseMaskDecoder`.
 
     Input: RGB images in [0, 1], B x 3 x S x S, S = the architecture's ``img_size``, padded at the

@@ -17,7 +17,7 @@ from segment_anything.modeling.mask_decoder import MLP
 from torch import nn
 
 NUM_NOISE_CHANNELS = 3
-REGION_TEXTURE_COLOURS = ('free', 'orthogonal', 'grey')
+REGION_TEXTURE_COLOURS = ('free', 'orthogonal', 'grey', 'grey_rest')
 
 
 class BatchedMaskDecoder(MaskDecoder):
@@ -117,6 +117,10 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
             the regions differ by texture alone). JPEG at quality 10 keeps 0.85-0.93 of a
             pattern's luma at 2.5-5 px per pattern pixel and almost none of its chroma, and a
             grayscale defence keeps only luma.
+            ``'grey_rest'``: as ``'orthogonal'`` with the rest's direction fixed to grey (equal
+            in R, G, B) and the objects' trained orthogonal to it (no luma in the mean of the
+            channels): the colour split stays, and the tile on the rest of the image, where the
+            colour-split generators' shortcut lives, is the part JPEG-10 and grayscale keep.
         image_logit_bound: 0 (off) or B: the image-dependent logits pass through
             B * tanh(logits / B) before the tiles are added, so tiles of a root-mean-square above
             B decide the pattern's sign wherever they are strong. Unbounded, the min-min let that
@@ -160,15 +164,15 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         if self.region_texture:
             # [object, elsewhere] x channels x tile x tile; zero: starts as the plain decoder
             # (random with a fixed strength, which a zero tile has no direction for)
-            orthogonal = region_texture_colour == 'orthogonal'
-            one_texture = region_texture_colour in ('orthogonal', 'grey')
+            orthogonal = region_texture_colour in ('orthogonal', 'grey_rest')
+            one_texture = region_texture_colour in ('orthogonal', 'grey', 'grey_rest')
             shape = (2, 1 if one_texture else NUM_NOISE_CHANNELS,
                      self.region_texture, self.region_texture)
             self.noise_region_texture = nn.Parameter(
                 torch.randn(shape) if self.region_texture_rms else torch.zeros(shape))
             if orthogonal:  # [object, elsewhere] x channels; the name keeps the tiles' lr_mult
-                self.noise_region_texture_colour = nn.Parameter(
-                    torch.randn(2, NUM_NOISE_CHANNELS))
+                self.noise_region_texture_colour = nn.Parameter(torch.randn(
+                    1 if region_texture_colour == 'grey_rest' else 2, NUM_NOISE_CHANNELS))
         self.noise_token = nn.Embedding(NUM_NOISE_CHANNELS, d)
         self.noise_mlp = nn.ModuleList(
             [MLP(d, d, d // 8, 3) for _ in range(NUM_NOISE_CHANNELS)])
@@ -226,7 +230,13 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
 
     def region_colours(self) -> torch.Tensor:
         """2 x C unit colour directions [object, elsewhere] of ``region_texture_colour=
-        'orthogonal'`` tiles, the second orthogonal to the first."""
+        'orthogonal'`` tiles, the second orthogonal to the first (``'grey_rest'``: the second
+        grey, the first orthogonal to it)."""
+        if self.region_texture_colour == 'grey_rest':
+            colour = self.noise_region_texture_colour[0]
+            rest = torch.full_like(colour, NUM_NOISE_CHANNELS ** -0.5)
+            obj = F.normalize(colour - (colour @ rest) * rest, dim=0)
+            return torch.stack([obj, rest])
         obj, rest = self.noise_region_texture_colour
         obj = F.normalize(obj, dim=0)
         rest = F.normalize(rest - (rest @ obj) * obj, dim=0)
@@ -250,7 +260,7 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         cols = (torch.arange(w, device=device) + dx) % t  # B x w
         # 2 x C x B x h x w -> 2 x B x C x h x w
         tiles = self.noise_region_texture
-        if self.region_texture_colour == 'orthogonal':
+        if self.region_texture_colour in ('orthogonal', 'grey_rest'):
             tiles = tiles * self.region_colours()[:, :, None, None]
         elif self.region_texture_colour == 'grey':
             tiles = tiles.expand(-1, NUM_NOISE_CHANNELS, -1, -1) / NUM_NOISE_CHANNELS ** 0.5
