@@ -33,7 +33,7 @@ import numpy as np
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from separability import describe, is_complete_copy, voc_copy  # noqa: E402
+from separability import describe, voc_copy  # noqa: E402
 
 LUMA_BGR = np.array([0.114, 0.587, 0.299])
 # The copies measured by default: the bundled generator at its own 160 px windows (2.5 px per
@@ -112,10 +112,11 @@ def measure_copy(out_root: str, quality: int = 10, name: str = '') -> dict:
 def make_copies(src: str, work_dir: str, eps: str) -> List[str]:
     """The protected copies of COPIES (made with the tool where not complete yet)."""
     from unseg_mm.apis.checkpoint import BUNDLED_GENERATOR
+    from unseg_mm.apis.progress import complete_manifest
     dirs = []
     for name, args in COPIES:
         dst = osp.join(work_dir, name)
-        if not is_complete_copy(dst):
+        if complete_manifest(dst) is None:
             if args[:2] == ['--method', 'unseg'] and '--checkpoint' not in args:
                 args = args + ['--checkpoint', osp.join(ROOT, BUNDLED_GENERATOR)]
             command = [sys.executable, osp.join(ROOT, 'tools', 'protect_dataset.py'),
@@ -143,9 +144,10 @@ def main(argv=None) -> int:
         raise SystemExit(f'{args.src}: no such dataset; make the mini datasets first '
                          '(python tools/make_mini_datasets.py --out data/mini) or give --src')
     dirs = args.dirs if args.dirs is not None else make_copies(args.src, args.work_dir, args.eps)
+    from unseg_mm.apis.progress import complete_manifest
     rows = []
     for d in dirs:
-        if not is_complete_copy(d):
+        if complete_manifest(d) is None:
             raise SystemExit(f'{d}: no complete protected copy (no complete unseg_manifest.json)')
         # the copies of COPIES by their names there; others after their settings
         rows.append(measure_copy(d, args.quality, '' if args.dirs is not None else
@@ -172,9 +174,10 @@ def main(argv=None) -> int:
              'training images: unseg is the bundled generator in its own 160 px windows (2.5 px '
              'per pattern pixel), unseg_windowN the same with --pattern-window N (N / 64 px), '
              'unseg_grey, unseg_grey_rms6 and unseg_grey_bound1 its recipe with grey tiles at '
-             'RMS 2, at RMS 6 and at RMS 2 over a bounded image-dependent part (the suite\'s '
-             'methods of those names, in 160 px windows); grating_grey16 the grating in luma only '
-             'at a 16 px period; the others with their defaults.', '',
+             'RMS 2, at RMS 6 and at RMS 2 over a bounded image-dependent part, unseg_grey_rest '
+             'with only the rest\'s tile grey (the suite\'s methods of those names, in 160 px '
+             'windows); grating_grey16 the grating in luma only at a 16 px period; the others '
+             'with their defaults.', '',
              '| protected copy | images | kept | kept, luma | luma share | RMS noise | '
              'RMS after JPEG |', '|---|---|---|---|---|---|---|']
     for r in rows:

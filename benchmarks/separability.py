@@ -115,12 +115,6 @@ def load_pair(src_root: str, out_root: str, rel: str, scale: float = 1.0):
     return delta, label
 
 
-def is_complete_copy(out_root: str) -> bool:
-    """Whether ``out_root`` holds a finished protected copy (its manifest says complete)."""
-    from unseg_mm.apis.progress import complete_manifest
-    return complete_manifest(out_root) is not None
-
-
 def voc_copy(out_root: str):
     """(settings, sorted paths of the protected training images) of a protected VOC-format copy,
     from its manifest."""
@@ -178,9 +172,10 @@ def main(argv=None) -> int:
         parser.error(f'--scale must be positive, got {args.scale}')
     dirs = args.dirs or sorted(glob.glob(osp.join(ROOT, 'work_dirs', 'benchmarks', args.suite,
                                                   'protected', '*')))
+    from unseg_mm.apis.progress import complete_manifest
     rows = []
     for d in dirs:
-        if not is_complete_copy(d):
+        if complete_manifest(d) is None:
             print(f'skip {d}: no complete manifest')
             continue
         for scale in args.scale:

@@ -17,9 +17,10 @@ from unseg_mm.apis.checkpoint import load_generator
 from unseg_mm.models import UnSegBilevel
 
 
-def _model(sam, **kwargs):
+def _model(sam, generator_options=None, **kwargs):
     return UnSegBilevel(
-        generator=dict(type='UnSegGenerator', arch='tiny', sam_checkpoint=sam),
+        generator=dict(type='UnSegGenerator', arch='tiny', sam_checkpoint=sam,
+                       **(generator_options or {})),
         surrogate=dict(type='SAMSurrogate', arch='tiny', img_size=128, patch_size=8),
         data_preprocessor=dict(type='UnSegDataPreprocessor', size=256), loss_points=256, **kwargs)
 
@@ -246,12 +247,9 @@ def test_generator_phase_logs_the_image_part_rms_beside_region_tiles(tiny_sam_fi
     """With region tiles the generator phase logs image_logit_rms (the decoder's
     image-dependent logits' RMS, the diagnostic of runs whose image part drowned the tiles)."""
     torch.manual_seed(0)
-    model = UnSegBilevel(
-        generator=dict(type='UnSegGenerator', arch='tiny', sam_checkpoint=tiny_sam_file,
-                       region_texture=4, region_texture_rms=2.0, image_logit_bound=0.25),
-        surrogate=dict(type='SAMSurrogate', arch='tiny', img_size=128, patch_size=8),
-        data_preprocessor=dict(type='UnSegDataPreprocessor', size=256), loss_points=256,
-        alternation=dict(by='iter', surrogate=1, generator=1))
+    model = _model(tiny_sam_file, generator_options=dict(region_texture=4, region_texture_rms=2.0,
+                                                         image_logit_bound=0.25),
+                   alternation=dict(by='iter', surrogate=1, generator=1))
     wrappers = OptimWrapperDict(
         generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), lr=1e-2)),
         surrogate=OptimWrapper(torch.optim.Adam(model.surrogate.parameters(), lr=1e-2)))

@@ -18,6 +18,8 @@ from torch import nn
 
 NUM_NOISE_CHANNELS = 3
 REGION_TEXTURE_COLOURS = ('free', 'orthogonal', 'grey', 'grey_rest')
+# the modes whose tiles are one texture times a trained colour direction per region
+DIRECTED_COLOURS = ('orthogonal', 'grey_rest')
 
 
 class BatchedMaskDecoder(MaskDecoder):
@@ -164,8 +166,8 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         if self.region_texture:
             # [object, elsewhere] x channels x tile x tile; zero: starts as the plain decoder
             # (random with a fixed strength, which a zero tile has no direction for)
-            orthogonal = region_texture_colour in ('orthogonal', 'grey_rest')
-            one_texture = region_texture_colour in ('orthogonal', 'grey', 'grey_rest')
+            orthogonal = region_texture_colour in DIRECTED_COLOURS
+            one_texture = orthogonal or region_texture_colour == 'grey'
             shape = (2, 1 if one_texture else NUM_NOISE_CHANNELS,
                      self.region_texture, self.region_texture)
             self.noise_region_texture = nn.Parameter(
@@ -260,7 +262,7 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         cols = (torch.arange(w, device=device) + dx) % t  # B x w
         # 2 x C x B x h x w -> 2 x B x C x h x w
         tiles = self.noise_region_texture
-        if self.region_texture_colour in ('orthogonal', 'grey_rest'):
+        if self.region_texture_colour in DIRECTED_COLOURS:
             tiles = tiles * self.region_colours()[:, :, None, None]
         elif self.region_texture_colour == 'grey':
             tiles = tiles.expand(-1, NUM_NOISE_CHANNELS, -1, -1) / NUM_NOISE_CHANNELS ** 0.5
