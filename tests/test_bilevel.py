@@ -263,6 +263,40 @@ def test_generator_phase_logs_the_image_part_rms_beside_region_tiles(tiny_sam_fi
     assert not log['image_logit_rms'].requires_grad
 
 
+def test_image_logit_cap_penalises_the_image_part_above_the_cap(tiny_sam_file):
+    """image_logit_cap adds weight * relu(rms - cap) ** 2 of the image-dependent logits (before
+    the hard bound) to the generator's objective, and a step with it lowers that RMS."""
+    with pytest.raises(ValueError, match='region_texture'):
+        _model(tiny_sam_file, image_logit_cap=1.0)
+    with pytest.raises(ValueError, match='image_logit_cap'):
+        _model(tiny_sam_file, generator_options=dict(region_texture=4), image_logit_cap=-1.0)
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 0)
+    after = {}
+    for weight in (0.0, 5.0):
+        torch.manual_seed(0)
+        model = _model(tiny_sam_file,
+                       generator_options=dict(region_texture=4, region_texture_rms=2.0,
+                                              image_logit_bound=0.25),
+                       image_logit_cap=0.01, image_logit_cap_weight=weight,
+                       alternation=dict(by='iter', surrogate=0, generator=1))
+        wrappers = OptimWrapperDict(
+            generator=OptimWrapper(torch.optim.SGD(model.generator.parameters(), lr=1e-2)),
+            surrogate=OptimWrapper(torch.optim.SGD(model.surrogate.parameters(), lr=1e-2)))
+        decoder = model.generator.mask_decoder
+        torch.manual_seed(1)
+        log = model.train_step(_batch(), wrappers)
+        raw = float(decoder.image_logit_rms_raw)
+        assert list(log) == ['loss_generator', 'image_logit_rms', 'loss_image_logit_cap']
+        assert float(log['image_logit_rms']) <= 0.25 < raw  # the cap sees the part unbounded
+        assert float(log['loss_image_logit_cap']) == pytest.approx((raw - 0.01) ** 2, rel=1e-5)
+        assert not log['loss_image_logit_cap'].requires_grad
+        torch.manual_seed(1)
+        model.train_step(_batch(), wrappers)
+        after[weight] = float(decoder.image_logit_rms_raw)
+    assert after[5.0] < 0.9 * after[0.0]
+
+
 def test_noise_probe_reads_a_textured_mark_that_iid_noise_does_not_give():
     """A few steps of training read an object grating from the noise, not i.i.d. noise."""
     from unseg_mm.models import NoiseProbe

@@ -79,6 +79,15 @@ class UnSegBilevel(BaseModel):
             Needs a ``noise_probe`` entry in ``optim_wrapper``. It sees the perturbation at the
             surrogate's frame, divided by ``eps_object``, before ``surrogate_rescale``.
         noise_probe_weight: weight of the probe's loss in the generator's objective.
+        image_logit_cap: 0 (off) or C: with region tiles in the noise decoder, the generator's
+            objective adds ``image_logit_cap_weight * relu(rms - C) ** 2``, ``rms`` the
+            root-mean-square of the decoder's image-dependent logits (before any
+            ``image_logit_bound``). A soft alternative to the hard bound: in the runs that
+            protected that part stayed at RMS 2-8 beside tiles of RMS 2, in those that did not
+            it grew to 24-91 and saturated the tanh over the tiles; a hard bound of 1 turned it
+            into a sign pattern and protected less. The penalty is logged as
+            ``loss_image_logit_cap``.
+        image_logit_cap_weight: weight of that penalty.
     """
 
     def __init__(self,
@@ -98,6 +107,8 @@ class UnSegBilevel(BaseModel):
                  surrogate_prompts: Sequence[str] = PROMPT_TYPES,
                  noise_probe: Optional[dict] = None,
                  noise_probe_weight: float = 1.0,
+                 image_logit_cap: float = 0.0,
+                 image_logit_cap_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = MODELS.build(generator)
@@ -140,6 +151,14 @@ class UnSegBilevel(BaseModel):
         if noise_probe_weight < 0:
             raise ValueError(f'noise_probe_weight must be >= 0, got {noise_probe_weight}')
         self.noise_probe_weight = float(noise_probe_weight)
+        if image_logit_cap < 0 or image_logit_cap_weight < 0:
+            raise ValueError(f'image_logit_cap and image_logit_cap_weight must be >= 0, got '
+                             f'{image_logit_cap}, {image_logit_cap_weight}')
+        if image_logit_cap and not self.generator.region_texture:
+            raise ValueError('image_logit_cap limits the image-dependent logits beside the '
+                             "region tiles; set the generator's region_texture too")
+        self.image_logit_cap = float(image_logit_cap)
+        self.image_logit_cap_weight = float(image_logit_cap_weight)
 
     # ------------------------------------------------------------------------------------------
     def phase(self, counter: Optional[int] = None) -> str:
@@ -254,6 +273,11 @@ class UnSegBilevel(BaseModel):
             log = dict(loss_generator=loss.detach())
             if self.generator.region_texture:
                 log['image_logit_rms'] = self.generator.mask_decoder.image_logit_rms
+            if self.image_logit_cap:
+                excess = self.generator.mask_decoder.image_logit_rms_raw - self.image_logit_cap
+                cap_loss = torch.relu(excess).pow(2)
+                log['loss_image_logit_cap'] = cap_loss.detach()
+                loss = loss + self.image_logit_cap_weight * cap_loss
             if probe:
                 with frozen(self.noise_probe):
                     probe_loss = self.probe_loss(delta, soft_target)

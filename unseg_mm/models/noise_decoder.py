@@ -163,6 +163,7 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
                              'region tiles; set region_texture too')
         self.image_logit_bound = float(image_logit_bound)
         self.image_logit_rms: Optional[torch.Tensor] = None  # set by predict_noise
+        self.image_logit_rms_raw: Optional[torch.Tensor] = None  # set by predict_noise
         if self.region_texture:
             # [object, elsewhere] x channels x tile x tile; zero: starts as the plain decoder
             # (random with a fixed strength, which a zero tile has no direction for)
@@ -222,6 +223,9 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         b, c, h, w = features.shape
         logits = (hyper_in @ features.view(b, c, h * w)).view(b, -1, h, w)
         if self.region_texture:
+            # the image part's RMS before any bound, with its graph where gradients are on:
+            # what UnSegBilevel's image_logit_cap penalises
+            self.image_logit_rms_raw = logits.pow(2).mean().sqrt()
             if self.image_logit_bound:
                 logits = self.image_logit_bound * torch.tanh(logits / self.image_logit_bound)
             # the training log's image_logit_rms: how loud the image-dependent part is beside
