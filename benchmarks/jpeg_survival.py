@@ -39,7 +39,8 @@ LUMA_BGR = np.array([0.114, 0.587, 0.299])
 # The copies measured by default: the bundled generator at its own 160 px windows (2.5 px per
 # pattern pixel on the 160 x 128 mini images) and at 256 / 320 (4 / 5 px), its recipe with grey
 # tiles at RMS 2, at 6, and at 2 with the image-dependent logits bounded, and with only the rest's
-# tile grey (the suite's unseg_grey, unseg_grey_rms6, unseg_grey_bound1, unseg_grey_rest) in the
+# tile grey, that with the image-dependent part softly capped (the suite's unseg_grey,
+# unseg_grey_rms6, unseg_grey_bound1, unseg_grey_rest, unseg_grey_rest_cap3) in the
 # same windows, the controls and the baselines, each
 # with its defaults (the tool's arguments beside the budget)
 GREY = osp.join(ROOT, 'checkpoints', 'unseg_generator_tiny_mini-hqseg-natural-hp5-train8-sur96-'
@@ -57,6 +58,7 @@ COPIES = [('unseg', ['--method', 'unseg']),
           ('unseg_grey', grey('rms2-grey')), ('unseg_grey_rms6', grey('rms6-grey')),
           ('unseg_grey_bound1', grey('rms2-grey-bound1')),
           ('unseg_grey_rest', grey('rms2-greyrest')),
+          ('unseg_grey_rest_cap3', grey('rms2-greyrest-cap3')),
           ('uniform', ['--method', 'uniform']), ('grating', ['--method', 'grating']),
           ('grating_grey16', ['--method', 'grating', '--method-options', 'period=16',
                               'grey=true']),
@@ -175,7 +177,8 @@ def main(argv=None) -> int:
              'per pattern pixel), unseg_windowN the same with --pattern-window N (N / 64 px), '
              'unseg_grey, unseg_grey_rms6 and unseg_grey_bound1 its recipe with grey tiles at '
              'RMS 2, at RMS 6 and at RMS 2 over a bounded image-dependent part, unseg_grey_rest '
-             'with only the rest\'s tile grey (the suite\'s methods of those names, in 160 px '
+             'with only the rest\'s tile grey (unseg_grey_rest_cap3: with the image-dependent '
+             'part softly capped at RMS 3) (the suite\'s methods of those names, in 160 px '
              'windows); grating_grey16 the grating in luma only at a 16 px period; the others '
              'with their defaults.', '',
              '| protected copy | images | kept | kept, luma | luma share | RMS noise | '
