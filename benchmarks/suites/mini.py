@@ -504,6 +504,7 @@ studies = dict(
     # The JPEG positive control over three training seeds: with two, the luma grating under
     # JPEG-10 was 0.40 / 0.70 of clean (0.55 +- 0.21), too far apart to say whether this world
     # lets a shortcut survive JPEG-10. Seeds 0 and 1 are the luma study's cells (same keys).
+    # With seed 2 (0.66): 0.59 +- 0.16, one seed of three under 0.5.
     jpeg_control=dict(title='The JPEG positive control over three training seeds (VOC, '
                       'DeepLabV3): the class-wise grating in luma only at a 16 px period '
                       '(grating_grey16) under JPEG-10; 8/255 everywhere, clean val metric',
