@@ -160,15 +160,21 @@ def test_two_cells_run_are_cached_and_tabled(mini_root, tmp_path):
     table = study_table(suite, results, 't', 'cmd')
     clean = next(r for r in records if r['method'] == 'clean')['value']
     assert f'{clean:.2f}' in table and '2 of 2 runs done' in table
-    # The records are lost but the trained runs are not (killed before saving): re-running
-    # evaluates the final checkpoints instead of failing or retraining.
-    os.remove(results_path)
+    # A record is lost but its trained run is not (killed before saving): re-running evaluates
+    # the final checkpoint instead of failing or retraining; the other cell stays cached.
+    lost = synper['key']
+    with open(results_path) as f:
+        saved = json.load(f)
+    del saved['cells'][lost]
+    save_results(saved, results_path)
     logs.clear()
     again = run_suite(suite, cells, mini_root, str(tmp_path / 'work'), results_path,
                       log=logs.append)
-    assert sum('running' in line for line in logs) == 2
+    assert sum('running' in line for line in logs) == 1
+    assert sum('cached' in line for line in logs) == 1
     assert {k: v['value'] for k, v in again['cells'].items()} == \
         {k: v['value'] for k, v in results['cells'].items()}
+    assert 'final_checkpoint_metrics.json' in os.listdir(str(tmp_path / 'work' / 'cells' / lost))
 
 
 def test_final_train_loss_averages_the_last_tenth_across_resumed_runs(tmp_path):
