@@ -62,6 +62,8 @@ COPIES = [('unseg', ['--method', 'unseg']),
           ('uniform', ['--method', 'uniform']), ('grating', ['--method', 'grating']),
           ('grating_grey16', ['--method', 'grating', '--method-options', 'period=16',
                               'grey=true']),
+          ('grating_grey8', ['--method', 'grating', '--method-options', 'period=8',
+                             'grey=true']),
           ('synper', ['--method', 'synper']), ('ar', ['--method', 'ar']),
           ('cuda', ['--method', 'cuda'])]
 
@@ -179,8 +181,8 @@ def main(argv=None) -> int:
              'RMS 2, at RMS 6 and at RMS 2 over a bounded image-dependent part, unseg_grey_rest '
              'with only the rest\'s tile grey (unseg_grey_rest_cap3: with the image-dependent '
              'part softly capped at RMS 3) (the suite\'s methods of those names, in 160 px '
-             'windows); grating_grey16 the grating in luma only at a 16 px period; the others '
-             'with their defaults.', '',
+             'windows); grating_grey16 and grating_grey8 the grating in luma only at a 16 and '
+             'an 8 px period; the others with their defaults.', '',
              '| protected copy | images | kept | kept, luma | luma share | RMS noise | '
              'RMS after JPEG |', '|---|---|---|---|---|---|---|']
     for r in rows:
