@@ -13,8 +13,8 @@ from unseg_mm.apis.config_utils import set_schedule
 sys.path.insert(0, osp.join(REPO_ROOT, 'benchmarks'))
 from report import study_table, target_row, targets_table, update_readme  # noqa: E402
 from suite import (Cell, cell_config, cell_key, data_version, expand,  # noqa: E402
-                   final_train_loss, load_suite, protection_settings, prune_results,
-                   record_result, run_suite, save_results, training_seeds)
+                   final_train_loss, load_results, load_suite, protection_settings,
+                   prune_results, record_result, run_suite, save_results, training_seeds)
 
 
 def test_set_schedule_rewrites_loop_schedulers_and_intervals():
@@ -163,8 +163,7 @@ def test_two_cells_run_are_cached_and_tabled(mini_root, tmp_path):
     # A record is lost but its trained run is not (killed before saving): re-running evaluates
     # the final checkpoint instead of failing or retraining; the other cell stays cached.
     lost = synper['key']
-    with open(results_path) as f:
-        saved = json.load(f)
+    saved = load_results(results_path)
     del saved['cells'][lost]
     save_results(saved, results_path)
     logs.clear()
