@@ -518,7 +518,8 @@ studies = dict(
     # (the 16 px one: 0.99, 0.40).
     jpeg_control=dict(title='The JPEG positive control over three training seeds (VOC, '
                       'DeepLabV3): the class-wise grating in luma only at a 16 px period '
-                      '(grating_grey16) under JPEG-10; 8/255 everywhere, clean val metric',
+                      '(grating_grey16; grating_grey8: at 8 px) under JPEG-10; 8/255 '
+                      'everywhere, clean val metric',
                       tasks=['voc_deeplabv3'],
                       methods=['clean', 'grating_grey16', 'grating_grey8'],
                       defences=['none', 'jpeg10'], seeds=[0, 1, 2]),
