@@ -2,7 +2,7 @@
 # (tools/make_mini_datasets.py: 256 train / 48 val images of 128-256 px per format), tiny models
 # from configs/mini, the bundled tiny generator (at 8/255 on every pixel, the tool's default);
 # CPU-sized schedules; training seeds below.
-# `python benchmarks/run.py --suite mini` runs all studies (402 distinct runs; with VOC at 1200
+# `python benchmarks/run.py --suite mini` runs all studies (405 distinct runs; with VOC at 1200
 # iterations, ~7 min per VOC run on 2 cores, far more than a night: see the README);
 # `--study calibration` first; `--study ci` is the slice .ci/run runs after the tests.
 scale = ('mini: synthetic natural-world datasets of 256 train / 48 val images (128-256 px), '
@@ -213,6 +213,9 @@ methods = dict(
     grating=dict(method='grating'),
     grating_16=dict(method='grating', eps_object=16 / 255),
     grating_objects=dict(method='grating', options=dict(classwise=False)),
+    # the class-wise grating at 8/255 on every pixel: the positive control at the budget unseg
+    # publishes with (the background's grating at the objects' strength)
+    grating_flat=dict(method='grating', flat_budget=True),
     # the class-wise grating in luma only (one phase for R, G and B) at a 16 px period: what JPEG
     # at quality 10 keeps (8 x 8 blocks' lowest frequencies, no chroma); the positive control
     # for the JPEG defence
@@ -354,11 +357,13 @@ studies = dict(
                      'and the _flat rows: 8/255 everywhere), clean val metric', tasks=list(tasks),
                      methods=['clean', 'uniform_flat', 'uniform', 'grating', 'grating_16',
                               'synper', 'ar', 'cuda', 'unseg', 'unseg_split', 'synper_flat',
-                              'ar_flat'],
+                              'ar_flat', 'grating_flat'],
                      # diagnostics of the budget split, on VOC only: the region-budget control
-                     # and the methods at 8/255 on every pixel / at the region budgets
+                     # and the methods at 8/255 on every pixel / at the region budgets; the
+                     # positive control at unseg's budget (8/255 on every pixel)
                      method_tasks=dict(uniform=['voc_deeplabv3'], unseg_split=['voc_deeplabv3'],
-                                       synper_flat=['voc_deeplabv3'], ar_flat=['voc_deeplabv3']),
+                                       synper_flat=['voc_deeplabv3'], ar_flat=['voc_deeplabv3'],
+                                       grating_flat=['voc_deeplabv3']),
                      defences=['none'], layout='rows'),
     # Fully-labelled tasks: every region prompted (the union is the whole frame) vs things only
     # (the tool's default there)
