@@ -554,7 +554,8 @@ studies = dict(
     # 0.80 +- 0.15 of clean, its train loss at clean's: the shortcut was not learned), so the
     # task could not tell a working protection from a broken one.
     schedule_dino=dict(title='DINO at 24 epochs (twice its schedule); unseg at 8/255 everywhere, '
-                       'the grating at 8/255 objects, 2/255 elsewhere; clean val metric', tasks=['coco_dino'], schedule=dict(coco_dino=24),
+                       'the grating at 8/255 objects, 2/255 elsewhere; clean val metric',
+                       tasks=['coco_dino'], schedule=dict(coco_dino=24),
                        methods=['clean', 'grating', 'unseg'], defences=['none'], seeds=[0, 1],
                        layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
