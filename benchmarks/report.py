@@ -10,8 +10,8 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
-from suite import (Cell, _fmt, cell_key, expand, study_methods, study_schedule,
-                   training_seeds)
+from suite import (Cell, _fmt, cell_key, expand, protection_settings, study_methods,
+                   study_schedule, training_seeds)
 
 MISSING = 'not run'
 
@@ -149,6 +149,30 @@ def _method_label(suite, method: str) -> str:
     return method
 
 
+def budget(suite, cell: Cell) -> str:
+    """The L-inf budgets ``cell`` publishes at, read from its protection settings (what the
+    cell's key is made of), not from the study's title: 'E everywhere' or 'E / B' (objects /
+    elsewhere); '-' for clean data."""
+    settings = protection_settings(suite, cell)
+    if settings is None:
+        return '-'
+    eps, eps_bg = settings['eps_object'], settings['eps_background']
+    if abs(eps - eps_bg) < 1e-12:
+        return f'{_fmt(eps)} everywhere'
+    return f'{_fmt(eps)} / {_fmt(eps_bg)}'
+
+
+def _budgets_line(suite, study: str, methods: Sequence[str]) -> str:
+    """'Budgets (objects / elsewhere): m1 ...; m2 ...' for a table with a column per method
+    (the budgets of its first task's cells)."""
+    task = suite.studies[study].tasks[0]
+    schedule = study_schedule(suite, study, task)
+    parts = [f'{m} {budget(suite, Cell(study, task, m, "none", {}, schedule))}'
+             for m in methods]
+    return 'Budgets (objects / elsewhere), from the cells\' protection settings: ' \
+        + '; '.join(parts) + '.'
+
+
 def study_table(suite, results: dict, study: str, command: str) -> str:
     cells = expand(suite, [study])
     records = [r for r in (_record(results, suite, c) for c in cells) if r is not None]
@@ -160,9 +184,9 @@ def study_table(suite, results: dict, study: str, command: str) -> str:
         vary = list(spec.get('vary', {}))
         name = vary[0] if vary else None
         lines += ['| task | method | ' + (f'{name} | ' if name else '')
-                  + 'metric | value | clean | protected / clean | train loss | '
-                  'clean train loss |',
-                  '|---' * (8 + bool(name)) + '|']
+                  + 'budget (objects / elsewhere) | metric | value | clean | protected / clean | '
+                  'train loss | clean train loss |',
+                  '|---' * (9 + bool(name)) + '|']
         for cell in _unique(cells):
             if cell.method == 'clean':
                 continue  # the reference column
@@ -171,7 +195,7 @@ def study_table(suite, results: dict, study: str, command: str) -> str:
             clean = _clean_cell(cell)
             lines.append(f'| {task.dataset} {task.arch} | {_method_label(suite, cell.method)} | '
                          + (f'{_fmt(cell.setting[name])} | ' if name else '')
-                         + f'{task.metric} | '
+                         + f'{budget(suite, cell)} | {task.metric} | '
                          f'{_stat(list(_values(results, suite, cell).values()), total=seeds)} | '
                          f'{_stat(list(_values(results, suite, clean).values()), total=seeds)} | '
                          f'{_ratio(results, suite, cell)} | {_loss(results, suite, cell)} | '
@@ -197,6 +221,8 @@ def study_table(suite, results: dict, study: str, command: str) -> str:
                                                 total=seeds) for m in methods)
                              + ' | ' + ' | '.join(_ratio(results, suite, row[m])
                                                   for m in protected) + ' |')
+        if protected:
+            lines += ['', _budgets_line(suite, study, protected)]
         if len(spec.defences) > 1:
             lines += ['', 'Ratios are to the clean, undefended model: a defence "recovers" when '
                       'its protected / clean ratio approaches the clean-with-defence one.']

@@ -234,6 +234,10 @@ def test_tables_give_mean_and_sd_over_seeds_and_mark_only_effects_outside_the_no
     assert '(2 of 3 seeds)' in rows['synper']
     assert '| not run |' in rows['cuda']
     assert 'grating @ 16/255' in rows  # a method with its own budget is labelled with it
+    # the budget column is read from the cells' protection settings, not from the title
+    assert '| grating | 8/255 / 2/255 | mIoU |' in rows['grating']
+    assert '| grating @ 16/255 | 16/255 / 4/255 |' in rows['grating @ 16/255']
+    assert '| unseg | 8/255 everywhere |' in rows['unseg']
     assert f"{len(run)} of {len(expand(suite, ['calibration']))} runs done" in table
 
 
@@ -661,3 +665,28 @@ def test_jpeg_survival_keeps_coarse_grey_noise_and_removes_fine_and_colour_noise
     assert colour['kept'] < 0.1 < 0.9 < colour['kept_luma'] and colour['luma_share'] < 0.2, colour
     with pytest.raises(ValueError, match='no noise'):
         survival(base, base.copy())
+
+
+def test_screen_agreement_ranks_the_screen_against_the_full_schedule_and_names_reversals():
+    from screen_agreement import agreement, spearman
+    assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 2, 2, 4], [1, 3, 3, 4]) == pytest.approx(1.0)  # ties share a rank
+    suite = load_suite('mini')
+    full_ratio = dict(grating_flat=0.3, unseg=0.5, ar_flat=0.7, uniform_flat=0.9)
+    screen_ratio = dict(grating_flat=0.4, unseg=0.8, ar_flat=0.6, uniform_flat=0.95)
+    cells, value = [], {}
+    for method in ['clean', *full_ratio]:
+        for schedule, seeds, ratio in ((300, [0, 1], screen_ratio), (1200, [0, 1, 2], full_ratio)):
+            for seed in seeds:
+                cell = Cell('screen', 'voc_deeplabv3', method, 'none', {}, schedule, seed)
+                cells.append(cell)
+                value[cell_key(suite, cell)] = 60.0 * (
+                    1.0 if method == 'clean' else ratio[method] + 0.02 * seed)
+    results = _fake_results(suite, cells, lambda c: value[cell_key(suite, c)])
+    text = agreement(suite, results, 'screen')
+    assert '| unseg | 0.81 ± 0.01 (n=2) | 0.52 ± 0.02 (n=3) |' in text
+    assert 'Methods with both: 4; Spearman rho of the means: 0.80.' in text
+    # every pair is separated at 1200; the screen swaps unseg and ar_flat
+    assert 'separated at 1200 iterations (non-overlapping mean ± sd): 6; ordered alike at 300: ' \
+           '5 (83%); reversed: unseg < ar_flat.' in text
+    assert '| cuda |' not in text  # only the study's methods
