@@ -558,6 +558,24 @@ studies = dict(
                        tasks=['coco_dino'], schedule=dict(coco_dino=24),
                        methods=['clean', 'grating', 'unseg'], defences=['none'], seeds=[0, 1],
                        layout='rows'),
+    # A quarter-length screen for generator candidates: VOC at 300 iterations (~3 min a cell
+    # instead of ~12) on methods whose full-schedule ratios (1200 iterations, 2-3 seeds; the
+    # generators, calibration and main studies) span 0.29-0.91. benchmarks/screen_agreement.py
+    # pairs each method's screen ratio with its full-schedule one and says whether the screen
+    # orders them alike (Spearman's rho), i.e. whether it may pick what to run in full.
+    screen=dict(title='Quarter-length screen (VOC, DeepLabV3, 300 iterations): generator '
+                'candidates and controls, each at the budgets of its full-schedule row; clean '
+                'val metric',
+                tasks=['voc_deeplabv3'], schedule=dict(voc_deeplabv3=300),
+                methods=['clean', 'unseg', 'grating_flat', 'uniform_flat',
+                         'unseg_natural_texture_rms2_orth_gain4_flat',
+                         'unseg_natural_texture_rms2_orth_seed1_gain4_flat',
+                         'unseg_orth_bound1', 'ar_flat', 'grating_objects',
+                         'unseg_natural_hp5_train8_sur96_gain4',
+                         'unseg_natural_texture_rms2_gain4_flat',
+                         'unseg_natural_texture_rms2_cap3_seed1_gain4_flat',
+                         'unseg_natural_hp5_train8_sur96'],
+                defences=['none'], seeds=[0, 1], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
     ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],
             tasks=['voc_deeplabv3', 'ade20k_mask2former', 'coco_dino'],
