@@ -17,14 +17,17 @@ Writes <results dir>/<study>_agreement.md and prints it.
   python benchmarks/screen_agreement.py --suite mini --study screen
 """
 import argparse
+import math
 import os.path as osp
 import sys
 from itertools import combinations
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
+
+from scipy import stats
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from report import _value, mean_sd  # noqa: E402
+from report import _clean_cell, _value, mean_sd  # noqa: E402
 from suite import Cell, load_results, load_suite, study_schedule, training_seeds  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -35,38 +38,20 @@ def seed_ratios(results: dict, suite, study: str, task: str, method: str,
     """{seed: protected / clean} for ``method`` on ``task`` undefended at ``schedule``."""
     out = {}
     for seed in seeds:
-        value = _value(results, suite, Cell(study, task, method, 'none', {}, schedule, seed))
-        clean = _value(results, suite, Cell(study, task, 'clean', 'none', {}, schedule, seed))
+        cell = Cell(study, task, method, 'none', {}, schedule, seed)
+        value, clean = _value(results, suite, cell), _value(results, suite, _clean_cell(cell))
         if value is not None and clean:
             out[seed] = value / clean
     return out
 
 
-def ranks(values: Sequence[float]) -> List[float]:
-    """Ranks from 1, ties given their average rank."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    out = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            out[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return out
-
-
 def spearman(xs: Sequence[float], ys: Sequence[float]) -> Optional[float]:
-    """Spearman's rho (Pearson's correlation of the ranks); None for fewer than three pairs."""
+    """Spearman's rho (ties at their average rank); None for fewer than three pairs or a
+    constant side."""
     if len(xs) < 3:
         return None
-    rx, ry = ranks(xs), ranks(ys)
-    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    vx = sum((a - mx) ** 2 for a in rx)
-    vy = sum((b - my) ** 2 for b in ry)
-    return cov / (vx * vy) ** 0.5 if vx and vy else None
+    rho = stats.spearmanr(xs, ys).statistic
+    return None if math.isnan(rho) else float(rho)
 
 
 def _fmt(values: Dict[int, float]) -> str:
