@@ -65,12 +65,22 @@ def _stat(values: Sequence[float], digits: int = 2, total: Optional[int] = None)
     return text
 
 
+def seed_ratios(results: dict, suite, cell: Cell,
+                seeds: Optional[Sequence[int]] = None) -> Dict[int, float]:
+    """{seed: protected / clean} paired by training seed, over ``seeds`` (default: the cell's
+    study's training seeds) that were run; seeds with a zero clean metric are left out."""
+    cells = _seed_cells(suite, cell) if seeds is None else [cell.with_seed(s) for s in seeds]
+    out = {}
+    for c in cells:
+        value, clean = _value(results, suite, c), _value(results, suite, _clean_cell(c))
+        if value is not None and clean:
+            out[c.seed] = value / clean
+    return out
+
+
 def ratios(results: dict, suite, cell: Cell) -> List[float]:
-    """Per-seed protected / clean ratios (paired by training seed; seeds with a zero clean
-    metric are left out)."""
-    values = _values(results, suite, cell)
-    clean = _values(results, suite, _clean_cell(cell))
-    return [values[s] / clean[s] for s in values if clean.get(s)]
+    """Per-seed protected / clean ratios (see :func:`seed_ratios`)."""
+    return list(seed_ratios(results, suite, cell).values())
 
 
 def effect(values: Sequence[float]) -> str:

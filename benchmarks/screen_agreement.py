@@ -27,7 +27,8 @@ from scipy import stats
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from report import _clean_cell, _value, mean_sd  # noqa: E402
+import report  # noqa: E402
+from report import mean_sd  # noqa: E402
 from suite import Cell, load_results, load_suite, study_schedule, training_seeds  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -36,13 +37,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 def seed_ratios(results: dict, suite, study: str, task: str, method: str,
                 schedule: Optional[int], seeds: Sequence[int]) -> Dict[int, float]:
     """{seed: protected / clean} for ``method`` on ``task`` undefended at ``schedule``."""
-    out = {}
-    for seed in seeds:
-        cell = Cell(study, task, method, 'none', {}, schedule, seed)
-        value, clean = _value(results, suite, cell), _value(results, suite, _clean_cell(cell))
-        if value is not None and clean:
-            out[seed] = value / clean
-    return out
+    return report.seed_ratios(results, suite, Cell(study, task, method, 'none', {}, schedule, 0),
+                              seeds)
 
 
 def spearman(xs: Sequence[float], ys: Sequence[float]) -> Optional[float]:
