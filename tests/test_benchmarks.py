@@ -690,3 +690,40 @@ def test_screen_agreement_ranks_the_screen_against_the_full_schedule_and_names_r
     assert 'separated at 1200 iterations (non-overlapping mean ± sd): 6; ordered alike at 300: ' \
            '5 (83%); reversed: unseg < ar_flat.' in text
     assert '| cuda |' not in text  # only the study's methods
+
+
+def test_pattern_stats_measure_the_published_change_per_region_against_the_budget(tmp_path):
+    import numpy as np
+    from PIL import Image
+    from pattern_stats import budget_use
+    src, dst = tmp_path / 'src', tmp_path / 'dst'
+    for root in (src, dst):
+        (root / 'JPEGImages').mkdir(parents=True)
+    (src / 'SegmentationClass').mkdir()
+    (src / 'ImageSets' / 'Segmentation').mkdir(parents=True)
+    (src / 'ImageSets' / 'Segmentation' / 'train.txt').write_text('a\nb\n')
+    rng = np.random.default_rng(0)
+    for name in 'ab':
+        image = rng.integers(20, 230, (8, 10, 3), dtype=np.uint8)
+        label = np.zeros((8, 10), np.uint8)
+        label[2:6, 2:6] = 3  # an object
+        label[0, :] = 255  # ignored: a change there must not count
+        delta = np.zeros((8, 10, 3), np.int16)
+        delta[label == 3] = 8  # the whole object budget
+        delta[(label == 0) & (np.arange(10)[None, :] % 2 == 0)] = -2  # half the background
+        delta[label == 255] = 9
+        Image.fromarray(image).save(src / 'JPEGImages' / f'{name}.jpg', format='PNG')
+        Image.fromarray(label).save(src / 'SegmentationClass' / f'{name}.png')
+        Image.fromarray((image + delta).astype(np.uint8)).save(dst / 'JPEGImages' / f'{name}.jpg',
+                                                                format='PNG')
+    stats = budget_use(str(src), str(dst), 8 / 255, 2 / 255)
+    assert stats['objects_amplitude'] == pytest.approx(1.0)
+    assert stats['objects_at_budget'] == pytest.approx(1.0)
+    assert stats['background_amplitude'] == pytest.approx(0.5)
+    assert stats['background_at_budget'] == pytest.approx(0.5)
+    # measured against an 8/255 budget, the background's 2 grey levels are a quarter of it
+    assert budget_use(str(src), str(dst), 8 / 255, 8 / 255)['background_amplitude'] == \
+        pytest.approx(0.125)
+    (src / 'ImageSets' / 'Segmentation' / 'train.txt').unlink()
+    with pytest.raises(FileNotFoundError, match='train.txt: not a VOC-layout'):
+        budget_use(str(src), str(dst), 8 / 255, 2 / 255)
