@@ -331,3 +331,28 @@ def test_noise_probe_reads_a_textured_mark_that_iid_noise_does_not_give():
 
     assert held_out_accuracy(marked) > 0.9
     assert held_out_accuracy(iid) < 0.8  # all background: 0.75
+
+
+def test_fixed_region_colours_stay_put_while_the_tiles_train(tiny_sam_file):
+    """region_texture_colour_fixed: the two colour directions are set, not trained; a generator
+    step moves the tiles' texture and leaves the directions where they were set."""
+    torch.manual_seed(0)
+    model = _model(tiny_sam_file,
+                   generator_options=dict(region_texture=4, region_texture_rms=2.0,
+                                          region_texture_zero_mean=True,
+                                          region_texture_colour='orthogonal',
+                                          region_texture_colour_fixed=[[0, 1, 1], [1, 0, 0]]),
+                   alternation=dict(by='iter', surrogate=0, generator=1))
+    decoder = model.generator.mask_decoder
+    assert not decoder.noise_region_texture_colour.requires_grad
+    wrappers = OptimWrapperDict(
+        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), lr=1e-1)),
+        surrogate=OptimWrapper(torch.optim.Adam(model.surrogate.parameters(), lr=1e-1)))
+    colours, tiles = decoder.region_colours().clone(), decoder.noise_region_texture.clone()
+    hub = MessageHub.get_current_instance()
+    for it in range(2):
+        hub.update_info('iter', it)
+        model.train_step(_batch(), wrappers)
+    assert torch.equal(decoder.region_colours(), colours)
+    assert torch.allclose(colours, torch.tensor([[0, 2 ** -0.5, 2 ** -0.5], [1.0, 0, 0]]))
+    assert not torch.equal(decoder.noise_region_texture, tiles)

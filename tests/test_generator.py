@@ -1,4 +1,6 @@
 """The UnSeg generator, surrogate and checkpoints (segment_anything modules, both sizes)."""
+import os.path as osp
+
 import numpy as np
 import pytest
 import torch
@@ -547,3 +549,46 @@ def test_image_logit_bound_keeps_the_image_part_under_the_tiles_and_round_trips(
         UnSegGenerator(arch='tiny', image_logit_bound=1.0)
     with pytest.raises(ValueError, match='image_logit_bound must be >= 0'):
         UnSegGenerator(arch='tiny', region_texture=4, image_logit_bound=-1.0)
+
+
+def test_fixed_region_colours_are_set_checked_and_saved_with_the_weights(tmp_path, tiny_sam_file):
+    trained = _texture_generator(tiny_sam_file, 'orthogonal')
+    fixed = _texture_generator(tiny_sam_file, 'orthogonal',
+                               region_texture_colour_fixed=[[0, 2, 2], [1, 1, 0]])
+    # the same draws as without it: only the directions differ
+    assert torch.equal(fixed.mask_decoder.noise_region_texture,
+                       trained.mask_decoder.noise_region_texture)
+    colours = fixed.mask_decoder.region_colours()
+    half, sixth = 2 ** -0.5, 6 ** -0.5  # normalised; the rest's made orthogonal to the objects'
+    assert torch.allclose(colours, torch.tensor([[0, half, half], [2 * sixth, sixth, -sixth]]),
+                          atol=1e-6)
+    assert not fixed.mask_decoder.noise_region_texture_colour.requires_grad
+    path = _saved(fixed, tmp_path)  # the directions travel as weights: no setting to record
+    assert torch.allclose(load_generator(path).mask_decoder.region_colours(), colours)
+    for bad, match in (([[1, 0, 0]], 'two RGB directions'),
+                       ([[1, 0, 0], [2, 0, 0]], 'not parallel'),
+                       ([[0, 0, 0], [1, 0, 0]], 'not parallel')):
+        with pytest.raises(ValueError, match=match):
+            _texture_generator(tiny_sam_file, 'orthogonal', region_texture_colour_fixed=bad)
+    with pytest.raises(ValueError, match="region_texture_colour='orthogonal'"):
+        _texture_generator(tiny_sam_file, 'grey', region_texture_colour_fixed=[[0, 1, 1],
+                                                                              [1, 0, 0]])
+
+
+def test_inspect_generator_reads_the_tiles_colour_split_from_a_file(tmp_path, tiny_sam_file):
+    import subprocess
+    import sys
+    fixed = _texture_generator(tiny_sam_file, 'orthogonal',
+                               region_texture_colour_fixed=[[0, 1, 1], [1, 0, 0]])
+    split = str(tmp_path / 'split.pth')
+    save_generator(fixed, split)
+    plain = _saved(UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file), tmp_path)
+    tool = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+                    'inspect_generator.py')
+    out = subprocess.run([sys.executable, tool, split, plain], capture_output=True, text=True,
+                         check=True, timeout=300).stdout
+    rows = {line.split(' | ')[0].strip('| '): line for line in out.splitlines()[2:]}
+    assert 'region_texture_colour=orthogonal' in rows['split.pth']
+    assert '(+0.00, +0.71, +0.71): R 0%, G 50%, B 50% | (+1.00, +0.00, +0.00): R 100%, G 0%, ' \
+           'B 0% |' in rows['split.pth']
+    assert rows['plain.pth'].endswith('| arch=tiny | - | - |')

@@ -1,5 +1,5 @@
 """UnSegGenerator: SAM (frozen) + a trainable noise decoder, one forward pass per image."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -56,6 +56,8 @@ class UnSegGenerator(SAMBase):
         region_texture_rms: see :class:`NoiseMaskDecoder`.
         region_texture_colour: see :class:`NoiseMaskDecoder` (``'free'``, ``'orthogonal'``,
             ``'grey'`` or ``'grey_rest'``).
+        region_texture_colour_fixed: see :class:`NoiseMaskDecoder` (training only: the
+            directions are saved with the weights).
         image_logit_bound: see :class:`NoiseMaskDecoder`.
 
     Input: RGB images in [0, 1], B x 3 x S x S, S = the architecture's ``img_size``, padded at the
@@ -75,6 +77,7 @@ class UnSegGenerator(SAMBase):
                  region_texture_zero_mean: bool = False,
                  region_texture_rms: float = 0.0,
                  region_texture_colour: str = 'free',
+                 region_texture_colour_fixed: Optional[Sequence[Sequence[float]]] = None,
                  image_logit_bound: float = 0.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(arch, mask_prompt_value, init_cfg)
@@ -98,12 +101,15 @@ class UnSegGenerator(SAMBase):
             region_texture_zero_mean=region_texture_zero_mean,
             region_texture_rms=region_texture_rms,
             region_texture_colour=region_texture_colour,
+            region_texture_colour_fixed=region_texture_colour_fixed,
             image_logit_bound=image_logit_bound)
         self.sam_checkpoint = sam_checkpoint
         if sam_checkpoint is not None:
             self.load_sam_weights(sam_checkpoint)
         for name, param in self.named_parameters():
             param.requires_grad = is_trainable_name(name)
+        if self.mask_decoder.region_texture_colour_fixed:
+            self.mask_decoder.noise_region_texture_colour.requires_grad = False
         # Training checkpoints need not repeat the frozen SAM weights: they come from
         # ``sam_checkpoint`` when the model is rebuilt (UnSegBilevel switches this off).
         self.save_frozen_weights = True

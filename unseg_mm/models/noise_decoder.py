@@ -80,6 +80,20 @@ def _init_xavier(modules: List[nn.Module]) -> None:
                 nn.init.xavier_uniform_(layer.weight)
 
 
+def _fixed_colours(colours) -> torch.Tensor:
+    """2 x C unit directions from ``region_texture_colour_fixed`` (checked)."""
+    value = torch.as_tensor(colours, dtype=torch.float32)
+    if value.shape != (2, NUM_NOISE_CHANNELS):
+        raise ValueError('region_texture_colour_fixed must be two RGB directions '
+                         f'[[r, g, b], [r, g, b]], got {colours!r}')
+    obj = F.normalize(value[0], dim=0)
+    rest = value[1] - (value[1] @ obj) * obj
+    if value[0].norm() < 1e-6 or rest.norm() < 1e-3 * max(float(value[1].norm()), 1e-6):
+        raise ValueError('region_texture_colour_fixed needs two non-zero directions that are '
+                         f'not parallel, got {colours!r}')
+    return torch.stack([obj, F.normalize(rest, dim=0)])
+
+
 class NoiseMaskDecoder(BatchedMaskDecoder):
     """SAM's mask decoder plus UnSeg's trainable noise head.
 
@@ -123,6 +137,13 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
             in R, G, B) and the objects' trained orthogonal to it (no luma in the mean of the
             channels): the colour split stays, and the tile on the rest of the image, where the
             colour-split generators' shortcut lives, is the part JPEG-10 and grayscale keep.
+        region_texture_colour_fixed: None (the directions are trained) or the two RGB colour
+            directions [objects, elsewhere] of ``'orthogonal'`` tiles, fixed instead of trained
+            (each normalised; the second made orthogonal to the first). Of the four training
+            seeds of the bundled recipe, the two that protected best settled on the objects in
+            green + blue and the rest in red, the two weakest on one channel each (objects
+            blue, the rest green) with the third channel unused: fixing the split the strong
+            draws found asks whether the directions, or something else of a draw, decide it.
         image_logit_bound: 0 (off) or B: the image-dependent logits pass through
             B * tanh(logits / B) before the tiles are added, so tiles of a root-mean-square above
             B decide the pattern's sign wherever they are strong. Unbounded, the min-min let that
@@ -138,6 +159,7 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
                  region_texture_zero_mean: bool = False,
                  region_texture_rms: float = 0.0,
                  region_texture_colour: str = 'free',
+                 region_texture_colour_fixed: Optional[Sequence[Sequence[float]]] = None,
                  image_logit_bound: float = 0.0) -> None:
         super().__init__(transformer_dim=transformer_dim, transformer=transformer,
                          num_multimask_outputs=num_multimask_outputs,
@@ -176,6 +198,17 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
             if orthogonal:  # [object, elsewhere] x channels; the name keeps the tiles' lr_mult
                 self.noise_region_texture_colour = nn.Parameter(torch.randn(
                     1 if region_texture_colour == 'grey_rest' else 2, NUM_NOISE_CHANNELS))
+        self.region_texture_colour_fixed = region_texture_colour_fixed is not None
+        if self.region_texture_colour_fixed:
+            colours = _fixed_colours(region_texture_colour_fixed)
+            if not self.region_texture or region_texture_colour != 'orthogonal':
+                raise ValueError('region_texture_colour_fixed sets the two directions of '
+                                 "region_texture_colour='orthogonal' tiles; set region_texture "
+                                 "and region_texture_colour='orthogonal' too")
+            with torch.no_grad():  # drawn above all the same: the tiles start as without it
+                self.noise_region_texture_colour.copy_(colours)
+            # kept out of training by UnSegGenerator (requires_grad False); saved with the
+            # trained weights like the trained directions, so a file needs nothing else
         self.noise_token = nn.Embedding(NUM_NOISE_CHANNELS, d)
         self.noise_mlp = nn.ModuleList(
             [MLP(d, d, d // 8, 3) for _ in range(NUM_NOISE_CHANNELS)])
