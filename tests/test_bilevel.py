@@ -104,6 +104,9 @@ def test_tiny_generator_config_trains_and_exports(mini_root, tmp_path, in_repo_r
     exported = osp.join(str(tmp_path), 'generator.pth')
     generator = load_generator(exported)
     assert generator.checkpoint_meta['train_eps_object'] == pytest.approx(1 / 255)
+    # the run's last validation travels with the file (how far the min-min got)
+    val = generator.checkpoint_meta['surrogate_val']
+    assert val['epoch'] == 1 and 0.0 <= val['mIoU'] <= 100.0
     metrics = runner.test()
     assert 'mIoU' in metrics
 

@@ -581,14 +581,15 @@ def test_inspect_generator_reads_the_tiles_colour_split_from_a_file(tmp_path, ti
     fixed = _texture_generator(tiny_sam_file, 'orthogonal',
                                region_texture_colour_fixed=[[0, 1, 1], [1, 0, 0]])
     split = str(tmp_path / 'split.pth')
-    save_generator(fixed, split)
+    save_generator(fixed, split, surrogate_val=dict(epoch=20, iter=2560, mIoU=90.9))
     plain = _saved(UnSegGenerator(arch='tiny', sam_checkpoint=tiny_sam_file), tmp_path)
     tool = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
                     'inspect_generator.py')
     out = subprocess.run([sys.executable, tool, split, plain], capture_output=True, text=True,
                          check=True, timeout=300).stdout
     rows = {line.split(' | ')[0].strip('| '): line for line in out.splitlines()[2:]}
-    assert 'region_texture_colour=orthogonal' in rows['split.pth']
+    assert 'region_texture_colour=orthogonal; surrogate val mIoU 90.90 (epoch 20)' \
+        in rows['split.pth']
     assert '(+0.00, +0.71, +0.71): R 0%, G 50%, B 50% | (+1.00, +0.00, +0.00): R 100%, G 0%, ' \
            'B 0% |' in rows['split.pth']
     assert rows['plain.pth'].endswith('| arch=tiny | - | - |')

@@ -1,5 +1,6 @@
-"""What a generator file holds: its recorded settings and, for generators with region tiles,
-the tiles' colour directions and the share of each tile's energy in R, G and B.
+"""What a generator file holds: its recorded settings (and the training run's last surrogate
+validation, where the file records it) and, for generators with region tiles, the tiles' colour
+directions and the share of each tile's energy in R, G and B.
 
   python tools/inspect_generator.py checkpoints/unseg_generator_tiny_*.pth
 
@@ -57,6 +58,9 @@ def describe(path: str) -> str:
             'region_texture_zero_mean', 'region_texture_rms', 'region_texture_colour',
             'image_logit_bound')
     settings = ', '.join(f'{k}={meta[k]}' for k in keys if k in meta)
+    val = meta.get('surrogate_val')
+    if isinstance(val, dict) and 'mIoU' in val:  # recorded by GeneratorExportHook
+        settings += f'; surrogate val mIoU {val["mIoU"]:.2f} (epoch {val.get("epoch")})'
     colours = region_colours(meta, state)
     if not colours:
         cells = ['-', '-'] if not meta.get('region_texture') else ['free (per pixel)'] * 2

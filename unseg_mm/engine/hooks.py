@@ -22,6 +22,12 @@ class GeneratorExportHook(Hook):
         filename: name of the final file in the work dir.
         interval: export period (0: only at the end).
         by_epoch: whether ``interval`` counts epochs.
+
+    Every file records the run's latest validation (``surrogate_val``: the epoch / iteration
+    it was measured after and its metrics): for UnSegBilevel, the surrogate's binary mIoU on
+    perturbed validation images, how far the min-min got. Among training draws of one recipe
+    the ones whose surrogate ended higher protected better (benchmarks' quarter-length screen),
+    so it is a way to pick a draw without training a target.
     """
 
     priority = 'LOW'
@@ -31,6 +37,13 @@ class GeneratorExportHook(Hook):
         self.filename = filename
         self.interval = interval
         self.by_epoch = by_epoch
+        self.last_val: Optional[dict] = None
+
+    def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        if metrics:
+            self.last_val = dict(epoch=runner.epoch, iter=runner.iter,
+                                 **{k: float(v) for k, v in metrics.items()
+                                    if isinstance(v, (int, float))})
 
     def _export(self, runner, filename: str) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -45,7 +58,8 @@ class GeneratorExportHook(Hook):
             train_eps_background=float(model.eps_background),
             generator_target=model.generator_target,
             config=osp.basename(runner.cfg.filename or ''),
-            epoch=runner.epoch, iter=runner.iter)
+            epoch=runner.epoch, iter=runner.iter,
+            **({'surrogate_val': self.last_val} if self.last_val else {}))
         runner.logger.info(f'generator written to {path}')
 
     def after_train_epoch(self, runner) -> None:
