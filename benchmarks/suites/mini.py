@@ -2,7 +2,7 @@
 # (tools/make_mini_datasets.py: 256 train / 48 val images of 128-256 px per format), tiny models
 # from configs/mini, the bundled tiny generator (at 8/255 on every pixel, the tool's default);
 # CPU-sized schedules; training seeds below.
-# `python benchmarks/run.py --suite mini` runs all studies (433 distinct runs; with VOC at 1200
+# `python benchmarks/run.py --suite mini` runs all studies (441 distinct runs; with VOC at 1200
 # iterations, ~7 min per VOC run on 2 cores, far more than a night: see the README);
 # `--study calibration` first; `--study ci` is the slice .ci/run runs after the tests.
 scale = ('mini: synthetic natural-world datasets of 256 train / 48 val images (128-256 px), '
@@ -239,6 +239,16 @@ methods = dict(
     # ... a fourth seed (...-rms2-orth-seed3.py), ranked by the quarter-length screen only
     unseg_natural_texture_rms2_orth_seed3_gain4_flat=flat_candidate(
         'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-seed3-gain4'),
+    # ... that fourth seed with the image-dependent logits' RMS softly capped at 3
+    # (...-rms2-orth-cap3-seed3.py; uncapped, that part ran away to RMS 22.5)
+    unseg_natural_texture_rms2_orth_cap3_seed3_gain4_flat=flat_candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-cap3-seed3-gain4'),
+    # ... the colour split of the recipe's strongest draws fixed (objects green + blue, the
+    # rest red) instead of trained, seeds 1 and 3 (...-rms2-orthfix-seed{1,3}.py)
+    unseg_natural_texture_rms2_orthfix_seed1_gain4_flat=flat_candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orthfix-seed1-gain4'),
+    unseg_natural_texture_rms2_orthfix_seed3_gain4_flat=flat_candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orthfix-seed3-gain4'),
     # ... seed 1 with the image-dependent logits' RMS softly capped at 3
     # (...-rms2-cap3-seed1.py, UnSegBilevel.image_logit_cap)
     unseg_natural_texture_rms2_cap3_seed1_gain4_flat=flat_candidate(
@@ -578,7 +588,11 @@ studies = dict(
                          'unseg_natural_texture_rms2_gain4_flat',
                          'unseg_natural_texture_rms2_cap3_seed1_gain4_flat',
                          'unseg_natural_hp5_train8_sur96',
-                         'unseg_natural_texture_rms2_orth_seed3_gain4_flat'],
+                         'unseg_natural_texture_rms2_orth_seed3_gain4_flat',
+                         'unseg_natural_texture_rms2_orth_cap3_seed1_gain4_flat',
+                         'unseg_natural_texture_rms2_orth_cap3_seed3_gain4_flat',
+                         'unseg_natural_texture_rms2_orthfix_seed1_gain4_flat',
+                         'unseg_natural_texture_rms2_orthfix_seed3_gain4_flat'],
                 defences=['none'], seeds=[0, 1], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
     ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],
