@@ -2,7 +2,7 @@
 # (tools/make_mini_datasets.py: 256 train / 48 val images of 128-256 px per format), tiny models
 # from configs/mini, the bundled tiny generator (at 8/255 on every pixel, the tool's default);
 # CPU-sized schedules; training seeds below.
-# `python benchmarks/run.py --suite mini` runs all studies (441 distinct runs; with VOC at 1200
+# `python benchmarks/run.py --suite mini` runs all studies (445 distinct runs; with VOC at 1200
 # iterations, ~7 min per VOC run on 2 cores, far more than a night: see the README);
 # `--study calibration` first; `--study ci` is the slice .ci/run runs after the tests.
 scale = ('mini: synthetic natural-world datasets of 256 train / 48 val images (128-256 px), '
@@ -249,6 +249,12 @@ methods = dict(
         'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orthfix-seed1-gain4'),
     unseg_natural_texture_rms2_orthfix_seed3_gain4_flat=flat_candidate(
         'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orthfix-seed3-gain4'),
+    # ... two fresh draws of the bundled recipe (...-rms2-orth-seed{4,5}.py), whose surrogates'
+    # final validation was read before they were screened
+    unseg_natural_texture_rms2_orth_seed4_gain4_flat=flat_candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-seed4-gain4'),
+    unseg_natural_texture_rms2_orth_seed5_gain4_flat=flat_candidate(
+        'natural-hp5-train8-sur96-flat-texture-lr30-shift-rms2-orth-seed5-gain4'),
     # ... seed 1 with the image-dependent logits' RMS softly capped at 3
     # (...-rms2-cap3-seed1.py, UnSegBilevel.image_logit_cap)
     unseg_natural_texture_rms2_cap3_seed1_gain4_flat=flat_candidate(
@@ -592,7 +598,9 @@ studies = dict(
                          'unseg_natural_texture_rms2_orth_cap3_seed1_gain4_flat',
                          'unseg_natural_texture_rms2_orth_cap3_seed3_gain4_flat',
                          'unseg_natural_texture_rms2_orthfix_seed1_gain4_flat',
-                         'unseg_natural_texture_rms2_orthfix_seed3_gain4_flat'],
+                         'unseg_natural_texture_rms2_orthfix_seed3_gain4_flat',
+                         'unseg_natural_texture_rms2_orth_seed4_gain4_flat',
+                         'unseg_natural_texture_rms2_orth_seed5_gain4_flat'],
                 defences=['none'], seeds=[0, 1], layout='rows'),
     # The CI slice: one cell per architecture, clean vs unseg, on short schedules.
     ci=dict(title='CI slice (short schedules)', methods=['clean', 'unseg'], defences=['none'],
