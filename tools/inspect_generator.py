@@ -18,14 +18,11 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from unseg_mm.apis.checkpoint import read_generator_file  # noqa: E402
+from unseg_mm.models.noise_decoder import colour_directions  # noqa: E402
 
 CHANNELS = 'RGB'
 HEADER = ('| file | settings | objects: colour (R, G, B) | elsewhere: colour (R, G, B) |\n'
           '|---|---|---|---|')
-
-
-def _unit(v: torch.Tensor) -> torch.Tensor:
-    return v / v.norm().clamp_min(1e-12)
 
 
 def region_colours(meta: dict, state: dict) -> List[torch.Tensor]:
@@ -38,12 +35,7 @@ def region_colours(meta: dict, state: dict) -> List[torch.Tensor]:
         return [grey, grey]
     if raw is None or colour not in ('orthogonal', 'grey_rest'):
         return []
-    raw = raw.float()
-    if colour == 'grey_rest':
-        rest = torch.full((3, ), 3 ** -0.5)
-        return [_unit(raw[0] - (raw[0] @ rest) * rest), rest]
-    obj = _unit(raw[0])
-    return [obj, _unit(raw[1] - (raw[1] @ obj) * obj)]
+    return list(colour_directions(raw.float(), colour))
 
 
 def _colour(v: torch.Tensor) -> str:

@@ -80,6 +80,21 @@ def _init_xavier(modules: List[nn.Module]) -> None:
                 nn.init.xavier_uniform_(layer.weight)
 
 
+def colour_directions(raw: torch.Tensor, mode: str) -> torch.Tensor:
+    """2 x C unit colour directions [object, elsewhere] of directed region tiles from their raw
+    vectors (``mode`` ``'orthogonal'``: 2 x C, the second made orthogonal to the first;
+    ``'grey_rest'``: 1 x C for the objects, made orthogonal to grey, the rest grey)."""
+    if mode == 'grey_rest':
+        colour = raw[0]
+        rest = torch.full_like(colour, colour.shape[0] ** -0.5)
+        obj = F.normalize(colour - (colour @ rest) * rest, dim=0)
+        return torch.stack([obj, rest])
+    obj, rest = raw
+    obj = F.normalize(obj, dim=0)
+    rest = F.normalize(rest - (rest @ obj) * obj, dim=0)
+    return torch.stack([obj, rest])
+
+
 def _fixed_colours(colours) -> torch.Tensor:
     """2 x C unit directions from ``region_texture_colour_fixed`` (checked)."""
     value = torch.as_tensor(colours, dtype=torch.float32)
@@ -91,7 +106,7 @@ def _fixed_colours(colours) -> torch.Tensor:
     if value[0].norm() < 1e-6 or rest.norm() < 1e-3 * max(float(value[1].norm()), 1e-6):
         raise ValueError('region_texture_colour_fixed needs two non-zero directions that are '
                          f'not parallel, got {colours!r}')
-    return torch.stack([obj, F.normalize(rest, dim=0)])
+    return colour_directions(value, 'orthogonal')
 
 
 class NoiseMaskDecoder(BatchedMaskDecoder):
@@ -271,15 +286,7 @@ class NoiseMaskDecoder(BatchedMaskDecoder):
         """2 x C unit colour directions [object, elsewhere] of ``region_texture_colour=
         'orthogonal'`` tiles, the second orthogonal to the first (``'grey_rest'``: the second
         grey, the first orthogonal to it)."""
-        if self.region_texture_colour == 'grey_rest':
-            colour = self.noise_region_texture_colour[0]
-            rest = torch.full_like(colour, NUM_NOISE_CHANNELS ** -0.5)
-            obj = F.normalize(colour - (colour @ rest) * rest, dim=0)
-            return torch.stack([obj, rest])
-        obj, rest = self.noise_region_texture_colour
-        obj = F.normalize(obj, dim=0)
-        rest = F.normalize(rest - (rest @ obj) * obj, dim=0)
-        return torch.stack([obj, rest])
+        return colour_directions(self.noise_region_texture_colour, self.region_texture_colour)
 
     def texture(self, region: Optional[torch.Tensor], size: Tuple[int, int]) -> torch.Tensor:
         """The region tiles over a ``size`` pattern: object tile inside ``region``, the other
